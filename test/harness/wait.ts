@@ -10,14 +10,14 @@ export interface WaitOptions {
 const WAIT_TIMEOUT_DEFAULT_MS = 20_000;
 const WAIT_INTERVAL_DEFAULT_MS = 20;
 
-/** Polls `probe` until it returns a value other than undefined/false, or throws after the deadline. */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, options: WaitOptions = {}): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined, null or false; throws after the deadline. */
+export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: WaitOptions = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? WAIT_TIMEOUT_DEFAULT_MS);
   let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== false) return value as T;
+      if (value !== undefined && value !== null && value !== false) return value as T;
     } catch (error) {
       lastError = error;
     }

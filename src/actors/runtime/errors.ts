@@ -39,3 +39,19 @@ export function errorMessage(error: unknown): string {
 export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** A message from another node named an actor that does not accept that message type. */
+export class UnknownMessageTypeError extends Error {
+  override readonly name = 'UnknownMessageTypeError';
+  constructor(readonly targetPath: string, readonly messageType: string) {
+    super(`actor ${targetPath} does not accept messages of type ${JSON.stringify(messageType)} from other nodes`);
+  }
+}
+
+/** An error raised on another node, carried back by name and message. */
+export class RemoteError extends Error {
+  constructor(readonly remoteName: string, message: string) {
+    super(message);
+    this.name = remoteName;
+  }
+}

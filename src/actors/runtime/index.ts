@@ -1,5 +1,5 @@
 // Public surface of the actor runtime. Nothing outside this folder imports nact.
-export { ActorSystem, type ActorSystemOptions } from './system';
+export { ActorSystem, replyToOf, type ActorSystemOptions } from './system';
 export * from './types';
 export * from './errors';
 export * from './supervision';

@@ -12,9 +12,9 @@ import * as nact from 'nact';
 import { ASK_TIMEOUT_MAX_MS, ACTOR_NAME_LENGTH_MAX, SHUTDOWN_CLEANUP_TIMEOUT_MS } from '../../limits';
 import type { Logger } from '../../log';
 import { silentLogger } from '../../log';
-import { ActorCrashedError, ActorNotFoundError, ActorSystemStoppedError, AskTimeoutError, errorMessage, toError } from './errors';
+import { ActorCrashedError, ActorNotFoundError, ActorSystemStoppedError, AskTimeoutError, UnknownMessageTypeError, errorMessage, toError } from './errors';
 import { decideOnFailure, stopOnFailure } from './supervision';
-import type { ActorContext, ActorDefinition, ActorInfo, AnyRef, Outcome, Ref, RemoteDelivery, TimerOptions } from './types';
+import type { ActorContext, ActorDefinition, ActorInfo, AnyRef, DeliveryOptions, Outcome, Ref, RemoteDelivery, TimerOptions } from './types';
 
 const TEMP_PATH_PREFIX = '/temp/';
 
@@ -99,9 +99,9 @@ export class ActorSystem {
     return this.isLocal(ref) && this.records.get(ref.path)?.stopped === false;
   }
 
-  tell<M>(ref: Ref<M>, message: M): void {
+  tell<M>(ref: Ref<M>, message: M, options?: DeliveryOptions): void {
     if (!this.isLocal(ref)) {
-      if (this.remote) this.remote.tell(ref, message);
+      if (this.remote) this.remote.tell(ref, message, options);
       else this.deadLetter(ref.path, 'no remote delivery');
       return;
     }
@@ -118,7 +118,7 @@ export class ActorSystem {
     nact.dispatch(record.nactRef, message);
   }
 
-  ask<M, R>(ref: Ref<M>, makeMessage: (replyTo: Ref<R>) => M, timeoutMs: number): Promise<R> {
+  ask<M, R>(ref: Ref<M>, makeMessage: (replyTo: Ref<R>) => M, timeoutMs: number, options?: DeliveryOptions): Promise<R> {
     if (this.stopped) return Promise.reject(new ActorSystemStoppedError());
     if (this.isLocal(ref) && !this.isAlive(ref)) return Promise.reject(new ActorNotFoundError(ref.path));
     const boundedTimeoutMs = Math.max(0, Math.min(timeoutMs, ASK_TIMEOUT_MAX_MS));
@@ -130,8 +130,34 @@ export class ActorSystem {
         reject(new AskTimeoutError(ref.path, boundedTimeoutMs));
       }, boundedTimeoutMs);
       this.pendingAsks.set(replyPath, { resolve: resolve as (value: unknown) => void, reject, timer });
-      this.tell(ref, makeMessage(replyTo));
+      this.tell(ref, makeMessage(replyTo), options);
     });
+  }
+
+  /**
+   * Delivers a message that arrived from another node. Only actors that declare the message's
+   * type in `remote.accepts` receive it; otherwise an ask is answered with the reason, at once.
+   */
+  deliverFromRemote(path: string, message: unknown): void {
+    if (path.startsWith(TEMP_PATH_PREFIX)) {
+      this.tell({ path }, message);
+      return;
+    }
+    const record = this.records.get(path);
+    const replyTo = replyToOf(message);
+    if (!record || record.stopped) {
+      if (replyTo) this.replyError(replyTo, new ActorNotFoundError(path));
+      else this.deadLetter(path, 'no live actor (remote sender)');
+      return;
+    }
+    const type = (message as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !record.definition.remote?.accepts.includes(type)) {
+      if (replyTo) this.replyError(replyTo, new UnknownMessageTypeError(path, String(type)));
+      else this.deadLetter(path, `message type ${String(type)} not accepted from other nodes`);
+      return;
+    }
+    record.received++;
+    nact.dispatch(record.nactRef, message);
   }
 
   replyError(replyTo: AnyRef, error: Error): void {
@@ -231,10 +257,8 @@ export class ActorSystem {
 
   /** An ask whose message crashed its handler fails at once rather than waiting for its timeout. */
   private failAskOf(record: ActorRecord, message: unknown, error: unknown): void {
-    const replyTo = (message as { replyTo?: AnyRef } | null)?.replyTo;
-    if (replyTo && typeof replyTo.path === 'string' && replyTo.path.startsWith(TEMP_PATH_PREFIX)) {
-      this.replyError(replyTo, new ActorCrashedError(record.path, errorMessage(error)));
-    }
+    const replyTo = replyToOf(message);
+    if (replyTo) this.replyError(replyTo, new ActorCrashedError(record.path, errorMessage(error)));
   }
 
   private fail(record: ActorRecord, error: Error): void {
@@ -347,8 +371,8 @@ export class ActorSystem {
       components: record.components,
       log: this.log.child(record.path),
       state: undefined,
-      tell: (ref, message) => this.tell(ref, message),
-      ask: (ref, makeMessage, timeoutMs) => this.ask(ref, makeMessage, timeoutMs),
+      tell: (ref, message, options) => this.tell(ref, message, options),
+      ask: (ref, makeMessage, timeoutMs, options) => this.ask(ref, makeMessage, timeoutMs, options),
       replyError: (replyTo, error) => this.replyError(replyTo, error),
       spawn: (definition, name, components) => this.spawnUnder(record, definition, name, components),
       stopChild: (name) => {
@@ -441,6 +465,14 @@ export class ActorSystem {
       return { statusError: errorMessage(error) };
     }
   }
+}
+
+/** The reply ref of an ask's message, when it has one. */
+export function replyToOf(message: unknown): AnyRef | null {
+  const replyTo = (message as { replyTo?: { path?: unknown; node?: unknown } } | null)?.replyTo;
+  if (!replyTo || typeof replyTo.path !== 'string' || !replyTo.path.startsWith(TEMP_PATH_PREFIX)) return null;
+  if (replyTo.node !== undefined && typeof replyTo.node !== 'string') return null;
+  return replyTo as AnyRef;
 }
 
 function validateActorName(name: string): void {

@@ -21,6 +21,13 @@ export type AnyRef = Ref<never>;
 /** Outcome of asynchronous work piped back to an actor as a message. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
+/** Which queue a message to another node waits in: interactive asks overtake bulk transfers. */
+export type Priority = 'interactive' | 'background';
+
+export interface DeliveryOptions {
+  priority?: Priority;
+}
+
 export interface TimerOptions {
   /** Fire every `delayMs` until cancelled, instead of once. */
   repeat?: boolean;
@@ -34,8 +41,8 @@ export interface InitContext<M, C> {
   readonly name: string;
   readonly components: C;
   readonly log: Logger;
-  tell<T>(ref: Ref<T>, message: T): void;
-  ask<T, R>(ref: Ref<T>, makeMessage: (replyTo: Ref<R>) => T, timeoutMs: number): Promise<R>;
+  tell<T>(ref: Ref<T>, message: T, options?: DeliveryOptions): void;
+  ask<T, R>(ref: Ref<T>, makeMessage: (replyTo: Ref<R>) => T, timeoutMs: number, options?: DeliveryOptions): Promise<R>;
   /** Answers an ask with an error: the asker's promise rejects with it. */
   replyError(replyTo: AnyRef, error: Error): void;
   spawn<CM, CS, CC>(definition: ActorDefinition<CM, CS, CC>, name: string, components: CC): Ref<CM>;
@@ -61,6 +68,11 @@ export interface ActorContext<M, S, C> extends InitContext<M, C> {
 export interface ActorDefinition<M, S, C> {
   /** The kind shown by inspection: one kind per file. */
   readonly kind: string;
+  /**
+   * The message `type`s other nodes may send this actor. Without it the actor is unreachable from
+   * the network; a message of another type is answered with UnknownMessageTypeError.
+   */
+  readonly remote?: { readonly accepts: readonly string[] };
   /** What happens when a handler (or init, on restart) throws. Default: stop. */
   readonly supervision?: SupervisionPolicy;
   init(context: InitContext<M, C>): S;
@@ -93,7 +105,7 @@ export interface ActorInfo {
 
 /** Delivery to actors on other nodes; installed by the cluster fabric. */
 export interface RemoteDelivery {
-  tell(ref: AnyRef, message: unknown): void;
+  tell(ref: AnyRef, message: unknown, options?: DeliveryOptions): void;
   replyError(ref: AnyRef, error: Error): void;
 }
 

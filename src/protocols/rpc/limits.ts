@@ -1,6 +1,16 @@
 // Bounds of node-to-node messaging. Relations between them are asserted below, at load time.
 
-export const RPC_LIMITS = {
+export interface RpcLimits {
+  fragmentBytesMax: number;
+  messageBytesMax: number;
+  messagesInProgressMax: number;
+  interactiveQueueBytesMax: number;
+  backgroundQueueBytesMax: number;
+  interactiveFramesBeforeBackground: number;
+  framesInFlightMax: number;
+}
+
+export const RPC_LIMITS: Readonly<RpcLimits> = {
   /** Largest fragment of a message in one frame: an interactive ask waits for at most one. */
   fragmentBytesMax: 64 * 1024,
   /** Largest encoded message (a data block of up to 16 MiB plus its envelope). */
@@ -14,7 +24,7 @@ export const RPC_LIMITS = {
   interactiveFramesBeforeBackground: 8,
   /** Frames handed to the socket and not yet flushed: keeps the socket's own buffer short. */
   framesInFlightMax: 8,
-} as const;
+};
 
 /** Largest WebSocket message accepted: one sealed frame (header, fragment, tag) with slack. */
 export const WEBSOCKET_PAYLOAD_BYTES_MAX = RPC_LIMITS.fragmentBytesMax + 1024;

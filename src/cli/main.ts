@@ -1,0 +1,46 @@
+// `grange [-c FILE] <command>`: the CLI entry point. Each command lives in its own file; this file
+// wires them into yargs, and maps named errors to one clear line and an exit code, once.
+import yargs from 'yargs';
+import { ConfigError } from '../config';
+import { serverCommand } from './server';
+import { packageVersion } from '../version';
+import { CliUsageError, EXIT_USAGE, EXIT_FAILURE } from './errors';
+
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildParser(argv).parseAsync();
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+export function buildParser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('grange')
+    .usage('$0 [-c FILE] <command>\n\nGrange: a self-hosted, geo-distributed S3-compatible object store.')
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe: 'config file (default: ./grange.toml, then /etc/grange.toml)',
+    })
+    .command(serverCommand)
+    .demandCommand(1, 'name a command; `grange --help` lists them')
+    .strict()
+    .version(packageVersion())
+    .help()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new CliUsageError(message);
+    });
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof CliUsageError) {
+    process.stderr.write(`grange: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`grange: ${error instanceof Error ? error.message : String(error)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,84 @@
+// `grange server`: runs a node until SIGINT or SIGTERM.
+// `--single-node` runs on the embedded default config instead: everything under one local folder
+// (created on first start), the rpc secret generated once and kept there, nothing to edit.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { loadConfigFile, renderSingleNodeConfig, type GrangeConfig } from '../config';
+import { dataDirPaths } from '../actors/node';
+import { stderrLogger } from '../log';
+import { startNode } from '../server';
+import { loadCliConfig } from './config-path';
+import { CliUsageError } from './errors';
+
+export const SINGLE_NODE_DIR_DEFAULT = './grange-data';
+const RPC_SECRET_BYTES = 32;
+const KEEP_ALIVE_INTERVAL_MS = 3_600_000;
+
+interface ServerArgs {
+  config?: string;
+  'single-node'?: boolean;
+  'data-root'?: string;
+}
+
+export const serverCommand: CommandModule<object, ServerArgs> = {
+  command: 'server',
+  describe: 'run a Grange node',
+  builder: (parser) =>
+    parser
+      .option('single-node', { type: 'boolean', describe: 'run on the embedded default config (no config file needed)' })
+      .option('data-root', { type: 'string', describe: `with --single-node: the folder holding everything (default ${SINGLE_NODE_DIR_DEFAULT})` }),
+  handler: async (args) => {
+    const { path, config } = args['single-node'] ? prepareSingleNode(args) : loadCliConfig(args.config, process.env);
+    await runServer(path, config);
+  },
+};
+
+function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConfig } {
+  if (args.config !== undefined) throw new CliUsageError('--single-node uses the embedded config: drop -c, or drop --single-node');
+  const rootDir = resolve(args['data-root'] ?? SINGLE_NODE_DIR_DEFAULT);
+  mkdirSync(rootDir, { recursive: true, mode: 0o700 });
+  const rpcSecretFile = join(rootDir, 'rpc_secret');
+  if (!existsSync(rpcSecretFile)) {
+    writeFileSync(rpcSecretFile, randomBytes(RPC_SECRET_BYTES).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  const configPath = join(rootDir, 'grange.toml');
+  // Written once so that other commands can reach this node with `-c <root>/grange.toml`.
+  if (!existsSync(configPath)) writeFileSync(configPath, renderSingleNodeConfig({ rootDir, rpcSecretFile }), { mode: 0o600 });
+  return { path: configPath, config: loadConfigFile(configPath, process.env) };
+}
+
+async function runServer(configPath: string, config: GrangeConfig): Promise<void> {
+  const logger = stderrLogger(process.env);
+  if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
+  const node = await startNode({ config, logger });
+  process.stdout.write(
+    [
+      `Grange node started`,
+      `  node id:   ${node.identity.nodeId}`,
+      `  config:    ${configPath}`,
+      `  metadata:  ${config.metadataDir}`,
+      `  data:      ${dataDirPaths(config).join(', ')}`,
+      `Press Ctrl-C to stop.`,
+      '',
+    ].join('\n'),
+  );
+  // The process lives until a signal, whether or not some listener happens to hold the loop open.
+  const keepAlive = setInterval(() => {}, KEEP_ALIVE_INTERVAL_MS);
+  await new Promise<void>((resolveStopped) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      clearInterval(keepAlive);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      logger.info('stopping', { signal });
+      node.stop().then(resolveStopped, (error) => {
+        logger.error('stop failed', { error });
+        resolveStopped();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  process.stdout.write('Grange node stopped\n');
+}

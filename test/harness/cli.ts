@@ -1,0 +1,50 @@
+// Runs the real `grange` CLI (bin/grange.js over dist/) as a child process.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+export const GRANGE_BIN = join(REPO_ROOT, 'bin', 'grange.js');
+
+/** Integration tests run the compiled CLI: `npm test` builds first. */
+export function assertBuilt(): void {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) before the integration tests');
+  }
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const CLI_TIMEOUT_MS = 30_000;
+
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliResult {
+  assertBuilt();
+  const result = spawnSync(process.execPath, [GRANGE_BIN, ...args], {
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? REPO_ROOT,
+    encoding: 'utf8',
+    timeout: CLI_TIMEOUT_MS,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts a long-running CLI command; output is collected as it arrives. */
+export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  assertBuilt();
+  const child: ChildProcess = spawn(process.execPath, [GRANGE_BIN, ...args], {
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output, exited };
+}
