@@ -228,7 +228,6 @@ describe('actor runtime', () => {
     });
     const ref = system.spawn(piper, 'piper', {});
     system.tell(ref, { type: 'startSlow', durationMs: 400 });
-    const started = Date.now();
     const seen = await system.ask<Message, string[]>(ref, (replyTo) => ({ type: 'ping', replyTo }), 5000);
     expect(seen).not.toContain('ok:slow result');
     await waitFor(() => events.includes('ok:slow result'), { what: 'slow outcome' });
