@@ -1,8 +1,19 @@
 // The root supervisor of one node: builds the node's actor tree from its config.
-// Later areas (net, rpc, membership, layout, tables, blocks, api) are spawned from here, each
-// under the supervision policy its kind declares.
+// Children: net (listener and connections), membership (peers, pings, gossip), inspector.
+// Later areas (layout, tables, blocks, api) are spawned from here, each under the supervision
+// policy its kind declares.
 import type { GrangeConfig } from '../config';
+import { membershipActor, type MembershipComponents } from './cluster/membership';
+import { inspectorActor, type InspectorComponents } from './cluster/inspector';
+import { netActor, type NetComponents } from './net/net';
 import { assertNever, defineActor, type Ref } from './runtime';
+
+export const NODE_PATHS = {
+  root: '/node',
+  net: '/node/net',
+  membership: '/node/membership',
+  inspector: '/node/inspector',
+} as const;
 
 export interface NodeStatus {
   nodeId: string;
@@ -17,6 +28,9 @@ export interface NodeComponents {
   nodeId: string;
   config: GrangeConfig;
   nowMs: () => number;
+  net: NetComponents;
+  membership: MembershipComponents;
+  inspector: InspectorComponents;
 }
 
 interface NodeState {
@@ -25,7 +39,13 @@ interface NodeState {
 
 export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
   kind: 'node',
-  init: (context) => ({ startedAtMs: context.components.nowMs() }),
+  init(context) {
+    const components = context.components;
+    context.spawn(netActor, 'net', components.net);
+    context.spawn(membershipActor, 'membership', components.membership);
+    context.spawn(inspectorActor, 'inspector', components.inspector);
+    return { startedAtMs: components.nowMs() };
+  },
   handle(message, context) {
     switch (message.type) {
       case 'getStatus': return context.tell(message.replyTo, nodeStatus(context.components, context.state));

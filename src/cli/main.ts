@@ -2,7 +2,10 @@
 // wires them into yargs, and maps named errors to one clear line and an exit code, once.
 import yargs from 'yargs';
 import { ConfigError } from '../config';
+import { actorsCommand } from './actors';
+import { nodeCommand } from './node';
 import { serverCommand } from './server';
+import { statusCommand } from './status';
 import { packageVersion } from '../version';
 import { CliUsageError, EXIT_USAGE, EXIT_FAILURE } from './errors';
 
@@ -25,6 +28,9 @@ export function buildParser(argv: string[]) {
       describe: 'config file (default: ./grange.toml, then /etc/grange.toml)',
     })
     .command(serverCommand)
+    .command(statusCommand)
+    .command(nodeCommand)
+    .command(actorsCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')
     .strict()
     .version(packageVersion())

@@ -57,6 +57,7 @@ async function runServer(configPath: string, config: GrangeConfig): Promise<void
     [
       `Grange node started`,
       `  node id:   ${node.identity.nodeId}`,
+      `  rpc:       ${node.identity.nodeId}@${node.publicAddr}`,
       `  config:    ${configPath}`,
       `  metadata:  ${config.metadataDir}`,
       `  data:      ${dataDirPaths(config).join(', ')}`,

@@ -1,0 +1,278 @@
+// One WebSocket to another node (or to a CLI client), inbound or outbound.
+// Invariant: nothing the peer sends reaches any actor before the handshake has proven that the
+// peer knows rpc_secret and holds the key of the node id it claims; after that, every frame is
+// sealed with the session keys, and any frame that fails to open closes the connection.
+import WebSocket from 'ws';
+import { assertNever, defineActor, replyToOf, type ActorContext, type InitContext, type Priority, type Ref } from '../runtime';
+import {
+  acceptClientHello,
+  completeClientHandshake,
+  completeServerHandshake,
+  startClientHandshake,
+  type ClientHandshakeState,
+  type HandshakeParty,
+  type HandshakeResult,
+  type ServerHandshakeState,
+} from '../../protocols/rpc/handshake';
+import { decodeEnvelope, encodeEnvelope, type Envelope, type WireError } from '../../protocols/rpc/envelope';
+import { Reassembler, SendBufferFullError, SendQueue } from '../../protocols/rpc/framing';
+import { RPC_LIMITS, WEBSOCKET_PAYLOAD_BYTES_MAX } from '../../protocols/rpc/limits';
+import type { FrameCipher } from '../../protocols/rpc/frame-cipher';
+import { NET_LIMITS } from './limits';
+
+export type ConnectionDirection = 'inbound' | 'outbound';
+
+/** What the connection tells its parent (the net actor). */
+export type ConnectionEvent =
+  | { type: 'connectionUp'; name: string; direction: ConnectionDirection; peerId: string; peerRole: 'node' | 'client'; peerPublicAddr: string }
+  | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string };
+
+export type ConnectionMessage =
+  | { type: 'send'; to: string; body: unknown; priority: Priority }
+  | { type: 'sendError'; to: string; error: WireError }
+  | { type: 'close'; reason: string }
+  | { type: 'socketOpened' }
+  | { type: 'socketData'; data: Buffer; isBinary: boolean }
+  | { type: 'socketClosed'; code: number; reason: string }
+  | { type: 'socketFailed'; error: string }
+  | { type: 'flushed' }
+  | { type: 'handshakeTimedOut' };
+
+export interface ConnectionComponents {
+  party: HandshakeParty;
+  /** An accepted inbound socket, or the address to dial. */
+  endpoint: { socket: WebSocket } | { dialAddr: string; dialUrl: string; expectedPeerId?: string };
+  net: Ref<ConnectionEvent>;
+  /** Hands a verified inbound envelope to the local actor system. */
+  deliver: (envelope: Envelope, fromPeerId: string) => void;
+  /** Where a failed send is answered (asks queued here fail fast instead of timing out). */
+  failAsk: (replyTo: Ref<never>, error: Error) => void;
+}
+
+type Phase =
+  | { name: 'connecting' }
+  | { name: 'client-handshake'; handshake: ClientHandshakeState }
+  | { name: 'server-handshake'; handshake: ServerHandshakeState | null }
+  | { name: 'open'; cipher: FrameCipher; peerId: string }
+  | { name: 'closed' };
+
+interface ConnectionState {
+  socket: WebSocket;
+  phase: Phase;
+  sendQueue: SendQueue;
+  reassembler: Reassembler;
+  framesInFlight: number;
+  peerId: string | null;
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+type Context = ActorContext<ConnectionMessage, ConnectionState, ConnectionComponents>;
+
+const HANDSHAKE_TIMER = 'handshake';
+
+export const connectionActor = defineActor<ConnectionMessage, ConnectionState, ConnectionComponents>({
+  kind: 'connection',
+  // A connection that hits a bug is closed, never restarted: the peer dials again.
+  supervision: { strategy: 'stop' },
+  init(context) {
+    const endpoint = context.components.endpoint;
+    const socket = 'socket' in endpoint ? endpoint.socket : openSocket(endpoint.dialUrl);
+    attachSocket(socket, context);
+    context.startTimer(HANDSHAKE_TIMER, NET_LIMITS.handshakeTimeoutMs, { type: 'handshakeTimedOut' });
+    return {
+      socket,
+      phase: 'socket' in endpoint ? { name: 'server-handshake', handshake: null } : { name: 'connecting' },
+      sendQueue: new SendQueue(),
+      reassembler: new Reassembler(),
+      framesInFlight: 0,
+      peerId: null,
+      framesSent: 0,
+      framesReceived: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+    };
+  },
+  handle(message, context) {
+    switch (message.type) {
+      case 'send': return onSend(message, context);
+      case 'sendError': return onSendError(message, context);
+      case 'close': return closeConnection(context, message.reason);
+      case 'socketOpened': return onSocketOpened(context);
+      case 'socketData': return onSocketData(message.data, message.isBinary, context);
+      case 'socketClosed': return closeConnection(context, `socket closed (${message.code}${message.reason ? ` ${message.reason}` : ''})`);
+      case 'socketFailed': return closeConnection(context, message.error);
+      case 'flushed': return onFlushed(context);
+      case 'handshakeTimedOut': return closeConnection(context, 'handshake timed out');
+      default: return assertNever(message);
+    }
+  },
+  cleanup(context) {
+    const socket = context.state?.socket;
+    if (!socket) return;
+    socket.removeAllListeners();
+    socket.on('error', () => {}); // a late error on a socket being torn down is expected
+    socket.terminate();
+  },
+  status(context) {
+    const state = context.state;
+    return {
+      phase: state.phase.name,
+      peerId: state.peerId,
+      queuedBytes: state.sendQueue.bytesQueued(),
+      framesSent: state.framesSent,
+      framesReceived: state.framesReceived,
+      bytesSent: state.bytesSent,
+      bytesReceived: state.bytesReceived,
+    };
+  },
+});
+
+function openSocket(url: string): WebSocket {
+  return new WebSocket(url, { maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX, perMessageDeflate: false, handshakeTimeout: NET_LIMITS.handshakeTimeoutMs });
+}
+
+function attachSocket(socket: WebSocket, context: InitContext<ConnectionMessage, ConnectionComponents>): void {
+  const self = context.self;
+  socket.binaryType = 'nodebuffer';
+  socket.on('open', () => context.tell(self, { type: 'socketOpened' }));
+  socket.on('message', (data: Buffer, isBinary: boolean) => context.tell(self, { type: 'socketData', data, isBinary }));
+  socket.on('close', (code: number, reason: Buffer) => context.tell(self, { type: 'socketClosed', code, reason: reason.toString().slice(0, 200) }));
+  socket.on('error', (error: Error) => context.tell(self, { type: 'socketFailed', error: error.message }));
+}
+
+// ---- handshake ---------------------------------------------------------------------------------
+
+function onSocketOpened(context: Context): void {
+  const endpoint = context.components.endpoint;
+  if (context.state.phase.name !== 'connecting' || 'socket' in endpoint) return;
+  const expected = endpoint.expectedPeerId === undefined ? {} : { expectedServerId: endpoint.expectedPeerId };
+  const { hello, state } = startClientHandshake(context.components.party, expected);
+  context.state.phase = { name: 'client-handshake', handshake: state };
+  context.state.socket.send(hello);
+}
+
+function onSocketData(data: Buffer, isBinary: boolean, context: Context): void {
+  const phase = context.state.phase;
+  if (phase.name === 'closed') return;
+  if (!isBinary) return closeConnection(context, 'text frame from peer', NET_LIMITS.closeCodeProtocolError);
+  context.state.bytesReceived += data.length;
+  try {
+    switch (phase.name) {
+      case 'connecting': return closeConnection(context, 'data before open', NET_LIMITS.closeCodeProtocolError);
+      case 'server-handshake': return onServerHandshakeData(phase, data, context);
+      case 'client-handshake': return onClientHandshakeData(phase.handshake, data, context);
+      case 'open': return onFrame(phase.cipher, phase.peerId, data, context);
+      default: return assertNever(phase);
+    }
+  } catch (error) {
+    // Handshake failures, bad frames, undecodable envelopes: the peer is dropped, the node goes on.
+    context.log.warn('dropping connection', { peer: context.state.peerId ?? 'unauthenticated', error: (error as Error).message });
+    closeConnection(context, (error as Error).message, NET_LIMITS.closeCodeProtocolError);
+  }
+}
+
+function onServerHandshakeData(phase: Extract<Phase, { name: 'server-handshake' }>, data: Buffer, context: Context): void {
+  if (phase.handshake === null) {
+    const { reply, state } = acceptClientHello(context.components.party, data);
+    context.state.phase = { name: 'server-handshake', handshake: state };
+    context.state.socket.send(reply);
+    return;
+  }
+  handshakeDone(completeServerHandshake(phase.handshake, data), context);
+}
+
+function onClientHandshakeData(handshake: ClientHandshakeState, data: Buffer, context: Context): void {
+  const { finish, result } = completeClientHandshake(handshake, data);
+  context.state.socket.send(finish);
+  handshakeDone(result, context);
+}
+
+function handshakeDone(result: HandshakeResult, context: Context): void {
+  context.cancelTimer(HANDSHAKE_TIMER);
+  context.state.phase = { name: 'open', cipher: result.cipher, peerId: result.peerId };
+  context.state.peerId = result.peerId;
+  context.tell(context.components.net, {
+    type: 'connectionUp',
+    name: context.name,
+    direction: 'socket' in context.components.endpoint ? 'inbound' : 'outbound',
+    peerId: result.peerId,
+    peerRole: result.peerRole,
+    peerPublicAddr: result.peerPublicAddr,
+  });
+  pump(context);
+}
+
+// ---- frames ------------------------------------------------------------------------------------
+
+function onFrame(cipher: FrameCipher, peerId: string, data: Buffer, context: Context): void {
+  const frame = cipher.open(data);
+  context.state.framesReceived++;
+  const message = context.state.reassembler.accept(frame);
+  if (message) context.components.deliver(decodeEnvelope(message.bytes), peerId);
+}
+
+function onSend(message: Extract<ConnectionMessage, { type: 'send' }>, context: Context): void {
+  if (context.state.phase.name === 'closed') return;
+  try {
+    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'tell', to: message.to, body: message.body }), message.priority);
+  } catch (error) {
+    const replyTo = replyToOf(message.body);
+    if (replyTo) context.components.failAsk(replyTo, error as Error);
+    if (!(error instanceof SendBufferFullError)) context.log.warn('message not sent', { to: message.to, error: (error as Error).message });
+    return;
+  }
+  pump(context);
+}
+
+function onSendError(message: Extract<ConnectionMessage, { type: 'sendError' }>, context: Context): void {
+  if (context.state.phase.name === 'closed') return;
+  try {
+    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'error', to: message.to, error: message.error }), 'interactive');
+  } catch {
+    return; // the asker times out
+  }
+  pump(context);
+}
+
+function onFlushed(context: Context): void {
+  context.state.framesInFlight--;
+  pump(context);
+}
+
+/** Hands frames to the socket, interactive first, keeping only a few unflushed (bounded memory). */
+function pump(context: Context): void {
+  const state = context.state;
+  if (state.phase.name !== 'open') return;
+  const cipher = state.phase.cipher;
+  const self = context.self;
+  while (state.framesInFlight < RPC_LIMITS.framesInFlightMax) {
+    const frame = state.sendQueue.nextFrame();
+    if (!frame) return;
+    const sealed = cipher.seal(frame);
+    state.framesInFlight++;
+    state.framesSent++;
+    state.bytesSent += sealed.length;
+    state.socket.send(sealed, { binary: true }, () => context.tell(self, { type: 'flushed' }));
+  }
+}
+
+function closeConnection(context: Context, reason: string, code: number = NET_LIMITS.closeCodeNormal): void {
+  const state = context.state;
+  if (state.phase.name === 'closed') return;
+  state.phase = { name: 'closed' };
+  context.cancelTimer(HANDSHAKE_TIMER);
+  if (state.socket.readyState === WebSocket.OPEN) state.socket.close(code, reason.slice(0, NET_LIMITS.closeReasonLengthMax));
+  else state.socket.terminate();
+  const endpoint = context.components.endpoint;
+  context.tell(context.components.net, {
+    type: 'connectionClosed',
+    name: context.name,
+    direction: 'socket' in endpoint ? 'inbound' : 'outbound',
+    peerId: state.peerId,
+    dialAddr: 'socket' in endpoint ? null : endpoint.dialAddr,
+    reason,
+  });
+}

@@ -1,0 +1,13 @@
+// Bounds and timings of connections between nodes.
+
+export const NET_LIMITS = {
+  /** A peer that has not finished the handshake by then is dropped. */
+  handshakeTimeoutMs: 10_000,
+  /** WebSocket close codes: 1000 normal, 1008 policy violation (bad handshake, bad frame). */
+  closeCodeNormal: 1000,
+  closeCodeProtocolError: 1008,
+  /** WebSocket close reasons are limited to 123 bytes by the protocol. */
+  closeReasonLengthMax: 120,
+  /** Inbound connections that have not finished their handshake, at most (a flood costs little). */
+  pendingInboundMax: 64,
+} as const;
