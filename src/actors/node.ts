@@ -1,9 +1,11 @@
 // The root supervisor of one node: builds the node's actor tree from its config.
-// Children: net (listener and connections), membership (peers, pings, gossip), inspector.
+// Children: net (listener and connections), membership (peers, pings, gossip), inspector (actor
+// tree), diagnostics (link checks).
 // Later areas (layout, tables, blocks, api) are spawned from here, each under the supervision
 // policy its kind declares.
 import type { GrangeConfig } from '../config';
 import { membershipActor, type MembershipComponents } from './cluster/membership';
+import { diagnosticsActor } from './cluster/diagnostics';
 import { inspectorActor, type InspectorComponents } from './cluster/inspector';
 import { netActor, type NetComponents } from './net/net';
 import { assertNever, defineActor, type Ref } from './runtime';
@@ -13,6 +15,7 @@ export const NODE_PATHS = {
   net: '/node/net',
   membership: '/node/membership',
   inspector: '/node/inspector',
+  diagnostics: '/node/diagnostics',
 } as const;
 
 export interface NodeStatus {
@@ -44,6 +47,7 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     context.spawn(netActor, 'net', components.net);
     context.spawn(membershipActor, 'membership', components.membership);
     context.spawn(inspectorActor, 'inspector', components.inspector);
+    context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };
   },
   handle(message, context) {

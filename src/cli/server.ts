@@ -52,7 +52,8 @@ function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConf
 async function runServer(configPath: string, config: GrangeConfig): Promise<void> {
   const logger = stderrLogger(process.env);
   if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
-  const node = await startNode({ config, logger });
+  const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
+  const node = await startNode({ config, logger, ...(dialAddress ? { dialAddress } : {}) });
   process.stdout.write(
     [
       `Grange node started`,
@@ -82,4 +83,20 @@ async function runServer(configPath: string, config: GrangeConfig): Promise<void
     process.on('SIGTERM', onSignal);
   });
   process.stdout.write('Grange node stopped\n');
+}
+
+/**
+ * Test hook: GRANGE_TEST_DIAL_OVERRIDES="127.0.0.1:3901=127.0.0.1:4901,..." makes this node dial
+ * the right-hand address whenever it connects to the left-hand one, so that the test harness can
+ * put a link proxy (latency, partitions) on each directed link between two nodes.
+ */
+export function dialOverrides(text: string | undefined): ((addr: string) => string) | null {
+  if (!text) return null;
+  const map = new Map<string, string>();
+  for (const pair of text.split(',')) {
+    const [from, to] = pair.split('=');
+    if (!from || !to) throw new CliUsageError(`GRANGE_TEST_DIAL_OVERRIDES: ${JSON.stringify(pair)} is not <addr>=<addr>`);
+    map.set(from.trim(), to.trim());
+  }
+  return (addr) => map.get(addr) ?? addr;
 }
