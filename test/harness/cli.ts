@@ -3,7 +3,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+// From test/harness (jest) or dist/test/harness (compiled benchmarks).
+export const REPO_ROOT = existsSync(join(__dirname, '..', '..', 'package.json')) ? join(__dirname, '..', '..') : join(__dirname, '..', '..', '..');
 export const GRANGE_BIN = join(REPO_ROOT, 'bin', 'grange.js');
 
 /** Integration tests run the compiled CLI: `npm test` builds first. */

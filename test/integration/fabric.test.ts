@@ -130,7 +130,7 @@ describe('links through proxies', () => {
   it('interactive asks keep a bounded latency while large background messages flow', async () => {
     cluster = await startCluster({ size: 2 });
     await cluster.waitForMesh();
-    const bulk = runLoad(cluster, 0, { to: 1, mode: 'bulk', count: 300, inFlight: 8, payloadBytes: 1024 * 1024, askTimeoutMs: 60_000 });
+    const bulk = runLoad(cluster, 0, { to: 1, mode: 'bulk', count: 500, inFlight: 8, payloadBytes: 1024 * 1024, askTimeoutMs: 60_000 });
     const interactive = await runLoad(cluster, 0, { to: 1, mode: 'echo', count: 50, inFlight: 1, payloadBytes: 16, askTimeoutMs: 10_000 });
     const bulkReport = await bulk;
     const megabytes = (bulkReport.completed * 1024 * 1024) / 1e6;

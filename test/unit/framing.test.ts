@@ -6,57 +6,61 @@ import { RPC_LIMITS } from '../../src/protocols/rpc/limits';
 
 const small = { ...RPC_LIMITS, fragmentBytesMax: 16, interactiveQueueBytesMax: 100, backgroundQueueBytesMax: 1000, messageBytesMax: 500 };
 
-function drain(queue: SendQueue, reassembler: Reassembler) {
-  const delivered: { text: string; priority: string }[] = [];
-  for (let frame = queue.nextFrame(); frame; frame = queue.nextFrame()) {
-    const message = reassembler.accept(frame);
-    if (message) delivered.push({ text: message.bytes.toString(), priority: message.priority });
-  }
-  return delivered;
+
+/** One record: flags, message id, length, bytes (the wire layout of framing.ts). */
+function record(flags: number, messageId: number, bytes: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUInt8(flags, 0);
+  header.writeUInt32BE(messageId, 1);
+  header.writeUInt32BE(bytes.length, 5);
+  return Buffer.concat([header, bytes]);
 }
 
+const frameOf = (...records: Buffer[]): Buffer => Buffer.concat([Buffer.from([2]), ...records]);
+
 describe('framing', () => {
-  it('cuts messages into bounded fragments and reassembles them byte-identical', () => {
+  it('cuts a large message into bounded frames and reassembles it byte-identical', () => {
     const queue = new SendQueue(small);
     const reassembler = new Reassembler(small);
     const big = randomBytes(400);
     queue.enqueue(big, 'background');
     const frames: Buffer[] = [];
     for (let frame = queue.nextFrame(); frame; frame = queue.nextFrame()) frames.push(frame);
-    expect(frames.length).toBe(Math.ceil(400 / 16));
-    frames.forEach((frame) => expect(frame.length).toBeLessThanOrEqual(16 + 6));
+    expect(frames.length).toBeGreaterThan(1);
+    frames.forEach((frame) => expect(frame.length).toBeLessThanOrEqual(small.fragmentBytesMax + 1));
     const results = frames.map((frame) => reassembler.accept(frame));
-    expect(results.slice(0, -1).every((result) => result === null)).toBe(true);
-    expect(results[results.length - 1]).toEqual({ bytes: big, priority: 'background' });
+    expect(results.slice(0, -1).every((result) => result.length === 0)).toBe(true);
+    expect(results[results.length - 1]).toEqual([{ bytes: big, priority: 'background' }]);
     expect(queue.bytesQueued()).toBe(0);
   });
 
-  it('lets an interactive message overtake a large background one, without starving it', () => {
-    const queue = new SendQueue(small);
-    const reassembler = new Reassembler(small);
-    queue.enqueue(Buffer.from('B'.repeat(480)), 'background');
-    queue.nextFrame(); // the background transfer is under way
+  it('packs several small messages into one frame', () => {
+    const queue = new SendQueue(RPC_LIMITS);
+    for (let i = 0; i < 100; i++) queue.enqueue(Buffer.from(`message-${i}`), 'interactive');
+    const frame = queue.nextFrame()!;
+    expect(queue.isEmpty()).toBe(true);
+    const messages = new Reassembler(RPC_LIMITS).accept(frame);
+    expect(messages.map((message) => message.bytes.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `message-${i}`));
+  });
+
+  it('lets interactive messages overtake a large background one, without starving it', () => {
+    const limits = { ...small, fragmentBytesMax: 600 };
+    const queue = new SendQueue({ ...limits, interactiveQueueBytesMax: 100_000, backgroundQueueBytesMax: 100_000, messageBytesMax: 50_000 });
+    const reassembler = new Reassembler({ ...limits, messageBytesMax: 50_000 });
+    queue.enqueue(Buffer.alloc(20_000, 66), 'background');
+    reassembler.accept(queue.nextFrame()!); // the background transfer is under way
     queue.enqueue(Buffer.from('ask-1'), 'interactive');
-    // The very next frame carries the whole interactive message.
-    expect(reassembler.accept(queue.nextFrame()!)).toEqual({ bytes: Buffer.from('ask-1'), priority: 'interactive' });
+    // The very next frame carries the whole interactive message first.
+    const next = reassembler.accept(queue.nextFrame()!);
+    expect(next[0]).toEqual({ bytes: Buffer.from('ask-1'), priority: 'interactive' });
 
-    const queue2 = new SendQueue(small);
-    const fresh = new Reassembler(small);
-    queue2.enqueue(Buffer.from('B'.repeat(480)), 'background');
-    for (let i = 0; i < 5; i++) queue2.enqueue(Buffer.from(`ask-${i}`.padEnd(18, '.')), 'interactive');
-    const order = drain(queue2, fresh).map((message) => message.text.slice(0, 5));
-    expect(order.slice(0, 5)).toEqual(['ask-0', 'ask-1', 'ask-2', 'ask-3', 'ask-4']);
-
-    // Under a steady stream of interactive frames, background still gets one frame in nine.
-    const queue3 = new SendQueue(small);
-    queue3.enqueue(Buffer.from('B'.repeat(480)), 'background');
-    let backgroundFrames = 0;
-    for (let i = 0; i < 90; i++) {
-      queue3.enqueue(Buffer.from('tiny'), 'interactive');
-      if ((queue3.nextFrame()!.readUInt8(1) & 0b10) !== 0) backgroundFrames++;
+    // Under a steady stream of interactive records, background still gets a turn.
+    const backgroundBytesBefore = queue.bytesQueued();
+    for (let i = 0; i < 50; i++) {
+      for (let j = 0; j < 20; j++) queue.enqueue(Buffer.from('tiny'), 'interactive');
+      reassembler.accept(queue.nextFrame()!);
     }
-    expect(backgroundFrames).toBeGreaterThanOrEqual(9);
-    expect(order[5]).toBe('BBBBB');
+    expect(queue.bytesQueued()).toBeLessThan(backgroundBytesBefore);
   });
 
   it('refuses to queue past a class budget (a slow peer costs bounded memory)', () => {
@@ -68,18 +72,20 @@ describe('framing', () => {
   });
 
   it('rejects malformed, oversized and too many partial messages with FramingError', () => {
-    const reassembler = new Reassembler(small);
+    const limits = { ...small, fragmentBytesMax: 64 };
+    const reassembler = new Reassembler(limits);
     expect(() => reassembler.accept(Buffer.alloc(3))).toThrow(FramingError);
-    expect(() => reassembler.accept(Buffer.from([9, 1, 0, 0, 0, 1]))).toThrow(/version/);
-    const oversizedFragment = Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 1]), Buffer.alloc(17)]);
-    expect(() => reassembler.accept(oversizedFragment)).toThrow(/fragment/);
-    const growing = new Reassembler(small);
+    expect(() => reassembler.accept(Buffer.concat([Buffer.from([9]), record(1, 1, Buffer.alloc(4))]))).toThrow(/version/);
+    expect(() => reassembler.accept(frameOf(record(1, 1, Buffer.alloc(80))))).toThrow(/exceeds/);
+    const overrun = frameOf(record(1, 1, Buffer.alloc(10))).subarray(0, 15);
+    expect(() => reassembler.accept(overrun)).toThrow(/overruns/);
+    const growing = new Reassembler(limits);
     expect(() => {
-      for (let i = 0; i < 40; i++) growing.accept(Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 7]), Buffer.alloc(16)]));
+      for (let i = 0; i < 40; i++) growing.accept(frameOf(record(0, 7, Buffer.alloc(50))));
     }).toThrow(/exceeds 500/);
-    const many = new Reassembler({ ...small, messagesInProgressMax: 3 });
+    const many = new Reassembler({ ...limits, messagesInProgressMax: 3 });
     expect(() => {
-      for (let id = 0; id < 4; id++) many.accept(Buffer.from([1, 0, 0, 0, 0, id]));
+      for (let id = 0; id < 4; id++) many.accept(frameOf(record(0, id, Buffer.alloc(1))));
     }).toThrow(/in progress/);
   });
 });

@@ -133,14 +133,23 @@ export class FrameCipher {
 
   /** Encrypts and authenticates the next outgoing frame. */
   seal(plaintext: Uint8Array): Buffer {
+    return this.sealParts([plaintext]);
+  }
+
+  /**
+   * Seals the concatenation of `parts` as one frame, without first copying them together (a
+   * frame header and a slice of a large message are sealed straight from where they are).
+   */
+  sealParts(parts: readonly Uint8Array[]): Buffer {
     if (this.#closed) throw new FrameCipherClosedError();
-    if (plaintext.length > FRAME_PLAINTEXT_BYTES_MAX) throw new FrameTooLargeError(plaintext.length, FRAME_PLAINTEXT_BYTES_MAX);
+    const plaintextBytes = parts.reduce((total, part) => total + part.length, 0);
+    if (plaintextBytes > FRAME_PLAINTEXT_BYTES_MAX) throw new FrameTooLargeError(plaintextBytes, FRAME_PLAINTEXT_BYTES_MAX);
     if (this.#send.exhausted) throw new FrameCounterExhaustedError('send');
     const cipher = createSealer(this.algorithm, this.#sendKey, this.#send.nonce);
-    const ciphertext = cipher.update(plaintext);
+    const ciphertexts = parts.map((part) => cipher.update(part));
     cipher.final(); // an AEAD stream cipher holds nothing back: final() only computes the tag
     // The one copy beyond encryption itself: node's Cipher has no "update into this buffer".
-    const frame = Buffer.concat([ciphertext, cipher.getAuthTag()], plaintext.length + FRAME_TAG_BYTES);
+    const frame = Buffer.concat([...ciphertexts, cipher.getAuthTag()], plaintextBytes + FRAME_TAG_BYTES);
     this.#send.advance();
     return frame;
   }

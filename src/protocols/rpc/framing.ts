@@ -6,17 +6,26 @@
 // FRAGMENT_BYTES_MAX; the sender always prefers interactive fragments, so an interactive ask waits
 // at most for one background fragment (plus what the socket already holds).
 //
+// Small messages share frames: when several are queued, one frame carries as many records as fit
+// in FRAGMENT_BYTES_MAX, so a burst of small asks costs one seal, one WebSocket message and one
+// mailbox hop instead of one each.
+//
 // Plaintext frame layout (before encryption):
 //   u8  frame version (FRAME_VERSION)
-//   u8  flags: bit 0 = last fragment of its message, bit 1 = background class
-//   u32 message id (per connection and direction; wraps around)
-//   ... fragment bytes
-import { RPC_LIMITS } from './limits';
+//   then one or more records:
+//     u8  flags: bit 0 = last fragment of its message, bit 1 = background class
+//     u32 message id (per connection and direction; wraps around)
+//     u32 fragment length
+//     ... fragment bytes
+import { RPC_LIMITS, type RpcLimits } from './limits';
 
-export const FRAME_VERSION = 1;
-const FRAME_HEADER_BYTES = 6;
+export const FRAME_VERSION = 2;
+const FRAME_HEADER_BYTES = 1;
+const RECORD_HEADER_BYTES = 9;
 const FLAG_LAST = 0b01;
 const FLAG_BACKGROUND = 0b10;
+/** A frame stops taking records once less than this is left of its budget. */
+const RECORD_ROOM_MIN_BYTES = 512;
 
 export type Priority = 'interactive' | 'background';
 
@@ -47,7 +56,7 @@ export class SendQueue {
   private nextMessageId = 0;
   private interactiveInARow = 0;
 
-  constructor(private readonly limits = RPC_LIMITS) {}
+  constructor(private readonly limits: Readonly<RpcLimits> = RPC_LIMITS) {}
 
   /** Queues one encoded message; throws SendBufferFullError when its class is over budget. */
   enqueue(bytes: Buffer, priority: Priority): void {
@@ -67,37 +76,61 @@ export class SendQueue {
     return this.queuedBytes.interactive + this.queuedBytes.background;
   }
 
-  /** The next plaintext frame to send, or null. Background gets a turn now and then so it is never starved. */
+  /** The next plaintext frame to send, or null (parts concatenated: for tests). */
   nextFrame(): Buffer | null {
-    const preferBackground = this.interactiveInARow >= this.limits.interactiveFramesBeforeBackground && this.queues.background.length > 0;
-    const priority: Priority | null = preferBackground
-      ? 'background'
-      : this.queues.interactive.length > 0
-        ? 'interactive'
-        : this.queues.background.length > 0
-          ? 'background'
-          : null;
-    if (priority === null) return null;
-    this.interactiveInARow = priority === 'interactive' ? this.interactiveInARow + 1 : 0;
-    return this.takeFragment(priority);
+    const parts = this.nextFrameParts();
+    return parts && Buffer.concat(parts);
   }
 
-  private takeFragment(priority: Priority): Buffer {
+  /**
+   * The next frame as a list of buffers to seal in order: fragments are views of the queued
+   * messages, not copies. Records are taken one at a time, interactive first, background now and
+   * then so that it is never starved.
+   */
+  nextFrameParts(): Buffer[] | null {
+    if (this.isEmpty()) return null;
+    const parts: Buffer[] = [Buffer.from([FRAME_VERSION])];
+    let room = this.limits.fragmentBytesMax;
+    do {
+      const priority = this.nextPriority();
+      const [header, fragment] = this.takeFragment(priority, room);
+      parts.push(header, fragment);
+      room -= RECORD_HEADER_BYTES + fragment.length;
+    } while (!this.isEmpty() && this.worthAnotherRecord(room));
+    return parts;
+  }
+
+  /** Another record goes in if a whole message fits, or a fragment of a useful size. */
+  private worthAnotherRecord(room: number): boolean {
+    const space = room - RECORD_HEADER_BYTES;
+    if (space <= 0) return false;
+    const heads = [this.queues.interactive[0], this.queues.background[0]].filter((head): head is Outgoing => head !== undefined);
+    return heads.some((head) => head.bytes.length - head.offset <= space) || space >= RECORD_ROOM_MIN_BYTES;
+  }
+
+  private nextPriority(): Priority {
+    const preferBackground = this.interactiveInARow >= this.limits.interactiveFramesBeforeBackground && this.queues.background.length > 0;
+    const priority: Priority = preferBackground || this.queues.interactive.length === 0 ? 'background' : 'interactive';
+    this.interactiveInARow = priority === 'interactive' ? this.interactiveInARow + 1 : 0;
+    return priority;
+  }
+
+  private takeFragment(priority: Priority, room: number): [Buffer, Buffer] {
     const queue = this.queues[priority];
     const head = queue[0]!;
-    const length = Math.min(this.limits.fragmentBytesMax, head.bytes.length - head.offset);
+    const length = Math.min(room - RECORD_HEADER_BYTES, head.bytes.length - head.offset);
     const last = head.offset + length === head.bytes.length;
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
-    frame.writeUInt8(FRAME_VERSION, 0);
-    frame.writeUInt8((last ? FLAG_LAST : 0) | (priority === 'background' ? FLAG_BACKGROUND : 0), 1);
-    frame.writeUInt32BE(head.messageId, 2);
-    head.bytes.copy(frame, FRAME_HEADER_BYTES, head.offset, head.offset + length);
+    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+    header.writeUInt8((last ? FLAG_LAST : 0) | (priority === 'background' ? FLAG_BACKGROUND : 0), 0);
+    header.writeUInt32BE(head.messageId, 1);
+    header.writeUInt32BE(length, 5);
+    const fragment = head.bytes.subarray(head.offset, head.offset + length);
     head.offset += length;
     if (last) {
       queue.shift();
       this.queuedBytes[priority] -= head.bytes.length;
     }
-    return frame;
+    return [header, fragment];
   }
 }
 
@@ -108,16 +141,30 @@ export class SendQueue {
 export class Reassembler {
   private readonly partial = new Map<number, { chunks: Buffer[]; bytes: number }>();
 
-  constructor(private readonly limits = RPC_LIMITS) {}
+  constructor(private readonly limits: Readonly<RpcLimits> = RPC_LIMITS) {}
 
-  /** Returns the completed message when this frame was its last fragment, otherwise null. */
-  accept(frame: Buffer): { bytes: Buffer; priority: Priority } | null {
-    if (frame.length < FRAME_HEADER_BYTES) throw new FramingError(`frame of ${frame.length} bytes is shorter than its header`);
+  /** The messages this frame completed (often none, for a fragment of a large message). */
+  accept(frame: Buffer): { bytes: Buffer; priority: Priority }[] {
+    if (frame.length < FRAME_HEADER_BYTES + RECORD_HEADER_BYTES) throw new FramingError(`frame of ${frame.length} bytes is shorter than its headers`);
+    if (frame.length > this.limits.fragmentBytesMax + FRAME_HEADER_BYTES) throw new FramingError(`frame of ${frame.length} bytes exceeds ${this.limits.fragmentBytesMax}`);
     if (frame.readUInt8(0) !== FRAME_VERSION) throw new FramingError(`unsupported frame version ${frame.readUInt8(0)}`);
-    const flags = frame.readUInt8(1);
-    const messageId = frame.readUInt32BE(2);
-    const fragment = frame.subarray(FRAME_HEADER_BYTES);
-    if (fragment.length > this.limits.fragmentBytesMax) throw new FramingError(`fragment of ${fragment.length} bytes exceeds ${this.limits.fragmentBytesMax}`);
+    const completed: { bytes: Buffer; priority: Priority }[] = [];
+    let offset = FRAME_HEADER_BYTES;
+    while (offset < frame.length) {
+      if (frame.length - offset < RECORD_HEADER_BYTES) throw new FramingError('truncated record header');
+      const flags = frame.readUInt8(offset);
+      const messageId = frame.readUInt32BE(offset + 1);
+      const length = frame.readUInt32BE(offset + 5);
+      offset += RECORD_HEADER_BYTES;
+      if (length > frame.length - offset) throw new FramingError(`record of ${length} bytes overruns its frame`);
+      const message = this.acceptFragment(flags, messageId, frame.subarray(offset, offset + length));
+      offset += length;
+      if (message) completed.push(message);
+    }
+    return completed;
+  }
+
+  private acceptFragment(flags: number, messageId: number, fragment: Buffer): { bytes: Buffer; priority: Priority } | null {
     const entry = this.partial.get(messageId) ?? this.startMessage(messageId);
     entry.bytes += fragment.length;
     if (entry.bytes > this.limits.messageBytesMax) throw new FramingError(`message exceeds ${this.limits.messageBytesMax} bytes`);
