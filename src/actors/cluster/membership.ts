@@ -143,7 +143,15 @@ function sendPing(peerId: string, sentAtMs: number, context: Context): void {
 function onPingOutcome(message: Extract<MembershipMessage, { type: 'pingResult' }>, context: Context): void {
   const nowMs = context.components.nowMs();
   const rttMs = message.outcome.ok ? nowMs - message.sentAtMs : null;
-  onPingResult(context.state.membership, message.peerId, rttMs, nowMs, limits(context));
+  const membership = context.state.membership;
+  onPingResult(membership, message.peerId, rttMs, nowMs, limits(context));
+  const peer = membership.peers.get(message.peerId);
+  // A connection that carries no pings any more (a NAT that forgot it, a half-dead link) is
+  // closed, so that the peer is dialed afresh instead of waiting on a zombie.
+  if (peer && peer.connected && peer.missedPings === limits(context).missedPingsMax) {
+    context.log.warn('peer stopped answering pings; reconnecting', { peer: peer.id.slice(0, 16), missed: peer.missedPings });
+    context.tell(context.components.net, { type: 'disconnect', peerId: peer.id, reason: `${peer.missedPings} pings missed` });
+  }
 }
 
 function gossipToAll(context: Context): void {

@@ -36,6 +36,7 @@ export interface ConnectionSummary {
 export type NetMessage =
   | ConnectionEvent
   | { type: 'dial'; addr: string; expectedPeerId?: string }
+  | { type: 'disconnect'; peerId: string; reason: string }
   | { type: 'inbound'; socket: WebSocket }
   | { type: 'listenResult'; outcome: Outcome<string> }
   | { type: 'awaitListening'; replyTo: Ref<ListenReport> }
@@ -91,6 +92,7 @@ export const netActor = defineActor<NetMessage, NetState, NetComponents>({
   handle(message, context) {
     switch (message.type) {
       case 'dial': return onDial(message.addr, message.expectedPeerId, context);
+      case 'disconnect': return onDisconnect(message.peerId, message.reason, context);
       case 'inbound': return onInbound(message.socket, context);
       case 'connectionUp': return onConnectionUp(message, context);
       case 'connectionClosed': return onConnectionClosed(message, context);
@@ -145,6 +147,13 @@ function onDial(addr: string, expectedPeerId: string | undefined, context: Conte
   state.connections.set(name, { direction: 'outbound', peerId: null, peerRole: null, dialAddr: addr });
   const endpoint = { dialAddr: addr, dialUrl: `ws://${dialTarget}/`, ...(expectedPeerId === undefined ? {} : { expectedPeerId }) };
   context.spawn(connectionActor, name, connectionComponents(context, endpoint));
+}
+
+/** Closes the connection to a peer that stopped answering, so that it is dialed afresh. */
+function onDisconnect(peerId: string, reason: string, context: Context): void {
+  const name = context.state.peers.get(peerId);
+  const connection = name === undefined ? null : context.child<ConnectionMessage>(name);
+  if (connection) context.tell(connection, { type: 'close', reason });
 }
 
 function onInbound(socket: WebSocket, context: Context): void {
