@@ -9,9 +9,12 @@ import type { ListenReport, NetMessage, PeerRoutes } from './actors/net/net';
 import { createInboundDelivery, createRemoteDelivery } from './actors/net/remote-delivery';
 import { formatHostPort, type GrangeConfig } from './config';
 import type { Logger } from './log';
+import type { LayoutMessage, LayoutReply } from './actors/cluster/layout';
 import type { HandshakeParty } from './protocols/rpc/handshake';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-identity';
+import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { loadPeerList, savePeerList } from './storage/peer-list';
+import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
 
 export interface RunningNode {
@@ -36,6 +39,7 @@ export class NodeStartError extends Error {
 
 const LISTEN_WAIT_MS = 10_000;
 const PING_TIMEOUT_DEFAULT_MS = 5_000;
+const LAYOUT_PULL_TIMEOUT_MS = 10_000;
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { config, logger } = options;
@@ -54,6 +58,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     role: 'node',
     randomBytes,
   };
+  const layout = loadLayout(config);
   const saved = loadPeerList(config.metadataDir);
   if (saved.problem) logger.warn('ignoring the saved peer list', { problem: saved.problem });
   system.spawn(nodeActor, 'node', {
@@ -77,11 +82,20 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       bootstrap: config.bootstrapPeers.map((peer) => ({ addr: formatHostPort(peer), ...(peer.nodeId ? { id: peer.nodeId } : {}) })),
       persistedPeers: saved.peers,
       net: { path: NODE_PATHS.net },
+      layout: { path: NODE_PATHS.layout },
       persistPeers: (peers) => savePeerList(config.metadataDir, peers),
       diskSpace: () => dataDiskSpace(dataDirPaths(config)[0]!),
       pingTimeoutMs: config.rpcPingTimeoutMsec ?? PING_TIMEOUT_DEFAULT_MS,
       nowMs,
       random: Math.random,
+    },
+    layout: {
+      selfId: identity.nodeId,
+      initial: layout,
+      persist: (encoded) => saveLayoutBytes(config.metadataDir, encoded),
+      membership: { path: NODE_PATHS.membership },
+      pullTimeoutMs: LAYOUT_PULL_TIMEOUT_MS,
+      nowMs,
     },
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });
@@ -106,4 +120,47 @@ export function publicAddressOf(config: GrangeConfig): string {
 async function dataDiskSpace(path: string): Promise<{ available: number; total: number } | null> {
   const stats = await statfs(path);
   return { available: stats.bavail * stats.bsize, total: stats.blocks * stats.bsize };
+}
+
+/** The saved layout, or a fresh one; a saved layout of another replication factor stops the node. */
+function loadLayout(config: GrangeConfig): LayoutHistory {
+  const bytes = loadLayoutBytes(config.metadataDir);
+  if (bytes === null) return LayoutHistory.initial(config.replicationFactor);
+  let history: LayoutHistory;
+  try {
+    history = LayoutHistory.decode(bytes);
+  } catch (error) {
+    const detail = error instanceof LayoutError ? error.message : String(error);
+    throw new NodeStartError(`cannot read the saved layout in ${config.metadataDir}: ${detail}`);
+  }
+  if (history.replicationFactor !== config.replicationFactor) {
+    throw new NodeStartError(
+      `replication_factor = ${config.replicationFactor} in the config, but this node's layout was made with ${history.replicationFactor}: ` +
+        'set it back (replication_factor must never change on a running cluster)',
+    );
+  }
+  return history;
+}
+
+/** Zone and capacity a single-node server gives itself on first start (capacity only weighs nodes). */
+export const SINGLE_NODE_ZONE = 'dc1';
+export const SINGLE_NODE_CAPACITY_BYTES = 1_000_000_000;
+
+/**
+ * A single-node server assigns itself a layout on first start, so that it is ready to store data
+ * with nothing to do. A node that already has a layout is left alone.
+ */
+export async function assignSingleNodeLayout(node: RunningNode): Promise<number> {
+  const layoutRef = { path: NODE_PATHS.layout } as Ref<LayoutMessage>;
+  const ask = (makeMessage: (replyTo: Ref<LayoutReply>) => LayoutMessage): Promise<LayoutHistory> =>
+    node.system.ask<LayoutMessage, LayoutReply>(layoutRef, makeMessage, LISTEN_WAIT_MS).then((reply) => {
+      if (!reply.ok) throw new NodeStartError(`cannot assign the single-node layout: ${reply.error}`);
+      return LayoutHistory.decode(reply.history);
+    });
+  const history = await ask((replyTo) => ({ type: 'getLayout', replyTo }));
+  if (history.current.roles.size > 0 || history.hasStagedChanges()) return history.current.version;
+  const role = { zone: SINGLE_NODE_ZONE, capacity: SINGLE_NODE_CAPACITY_BYTES, tags: [] };
+  await ask((replyTo) => ({ type: 'stageRole', nodeId: node.identity.nodeId, role, replyTo }));
+  const applied = await ask((replyTo) => ({ type: 'apply', version: history.current.version + 1, replyTo }));
+  return applied.current.version;
 }

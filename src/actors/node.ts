@@ -1,12 +1,13 @@
 // The root supervisor of one node: builds the node's actor tree from its config.
-// Children: net (listener and connections), membership (peers, pings, gossip), inspector (actor
-// tree), diagnostics (link checks).
+// Children: net (listener and connections), membership (peers, pings, gossip), layout (the
+// versioned partition table), inspector (actor tree), diagnostics (link checks).
 // Later areas (layout, tables, blocks, api) are spawned from here, each under the supervision
 // policy its kind declares.
 import type { GrangeConfig } from '../config';
 import { membershipActor, type MembershipComponents } from './cluster/membership';
 import { diagnosticsActor } from './cluster/diagnostics';
 import { inspectorActor, type InspectorComponents } from './cluster/inspector';
+import { layoutActor, type LayoutComponents } from './cluster/layout';
 import { netActor, type NetComponents } from './net/net';
 import { assertNever, defineActor, type Ref } from './runtime';
 
@@ -14,6 +15,7 @@ export const NODE_PATHS = {
   root: '/node',
   net: '/node/net',
   membership: '/node/membership',
+  layout: '/node/layout',
   inspector: '/node/inspector',
   diagnostics: '/node/diagnostics',
 } as const;
@@ -33,6 +35,7 @@ export interface NodeComponents {
   nowMs: () => number;
   net: NetComponents;
   membership: MembershipComponents;
+  layout: LayoutComponents;
   inspector: InspectorComponents;
 }
 
@@ -46,6 +49,7 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     const components = context.components;
     context.spawn(netActor, 'net', components.net);
     context.spawn(membershipActor, 'membership', components.membership);
+    context.spawn(layoutActor, 'layout', components.layout);
     context.spawn(inspectorActor, 'inspector', components.inspector);
     context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };

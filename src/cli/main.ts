@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { ConfigError } from '../config';
 import { actorsCommand } from './actors';
+import { layoutCommand } from './layout';
 import { nodeCommand } from './node';
 import { serverCommand } from './server';
 import { statusCommand } from './status';
@@ -12,7 +13,7 @@ import { CliUsageError, EXIT_USAGE, EXIT_FAILURE } from './errors';
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildParser(argv).parseAsync();
+    await buildParser(hoistConfigOption(argv)).parseAsync();
   } catch (error) {
     process.exitCode = reportError(error);
   }
@@ -21,15 +22,15 @@ export async function main(argv: string[]): Promise<void> {
 export function buildParser(argv: string[]) {
   return yargs(argv)
     .scriptName('grange')
-    .usage('$0 [-c FILE] <command>\n\nGrange: a self-hosted, geo-distributed S3-compatible object store.')
+    .usage('$0 [-c FILE] <command>\n\nGrange: a self-hosted, geo-distributed S3-compatible object store.\n-c FILE (before the command) or --config FILE names the config file.')
     .option('config', {
-      alias: 'c',
       type: 'string',
       describe: 'config file (default: ./grange.toml, then /etc/grange.toml)',
     })
     .command(serverCommand)
     .command(statusCommand)
     .command(nodeCommand)
+    .command(layoutCommand)
     .command(actorsCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')
     .strict()
@@ -40,6 +41,23 @@ export function buildParser(argv: string[]) {
     .fail((message, error) => {
       throw error ?? new CliUsageError(message);
     });
+}
+
+/**
+ * `-c FILE` before the command names the config file, as in Garage; after the command, `-c` is
+ * the command's own (`layout assign -c 500G`). yargs cannot tell the two apart, so the leading
+ * one is rewritten to --config here.
+ */
+export function hoistConfigOption(argv: string[]): string[] {
+  const result = [...argv];
+  for (let index = 0; index < result.length; index++) {
+    const token = result[index]!;
+    if (!token.startsWith('-')) break; // the command: what follows is the command's
+    if (token === '-c') result[index] = '--config';
+    else if (token.startsWith('-c=')) result[index] = `--config=${token.slice(3)}`;
+    if (result[index] === '--config') index++; // skip its value
+  }
+  return result;
 }
 
 function reportError(error: unknown): number {

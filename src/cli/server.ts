@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 import { loadConfigFile, renderSingleNodeConfig, type GrangeConfig } from '../config';
 import { dataDirPaths } from '../actors/node';
 import { stderrLogger } from '../log';
-import { startNode } from '../server';
+import { assignSingleNodeLayout, SINGLE_NODE_ZONE, startNode } from '../server';
 import { loadCliConfig } from './config-path';
 import { CliUsageError } from './errors';
 
@@ -30,8 +30,9 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('single-node', { type: 'boolean', describe: 'run on the embedded default config (no config file needed)' })
       .option('data-root', { type: 'string', describe: `with --single-node: the folder holding everything (default ${SINGLE_NODE_DIR_DEFAULT})` }),
   handler: async (args) => {
-    const { path, config } = args['single-node'] ? prepareSingleNode(args) : loadCliConfig(args.config, process.env);
-    await runServer(path, config);
+    const singleNode = args['single-node'] === true;
+    const { path, config } = singleNode ? prepareSingleNode(args) : loadCliConfig(args.config, process.env);
+    await runServer(path, config, singleNode);
   },
 };
 
@@ -49,11 +50,12 @@ function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConf
   return { path: configPath, config: loadConfigFile(configPath, process.env) };
 }
 
-async function runServer(configPath: string, config: GrangeConfig): Promise<void> {
+async function runServer(configPath: string, config: GrangeConfig, singleNode: boolean): Promise<void> {
   const logger = stderrLogger(process.env);
   if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
   const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
   const node = await startNode({ config, logger, ...(dialAddress ? { dialAddress } : {}) });
+  const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
   process.stdout.write(
     [
       `Grange node started`,
@@ -62,6 +64,7 @@ async function runServer(configPath: string, config: GrangeConfig): Promise<void
       `  config:    ${configPath}`,
       `  metadata:  ${config.metadataDir}`,
       `  data:      ${dataDirPaths(config).join(', ')}`,
+      ...(layoutVersion === null ? [] : [`  layout:    version ${layoutVersion} (zone ${SINGLE_NODE_ZONE}, this node alone)`]),
       `Press Ctrl-C to stop.`,
       '',
     ].join('\n'),

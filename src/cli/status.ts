@@ -4,6 +4,7 @@ import { NODE_PATHS } from '../actors/node';
 import type { ClusterStatus, MembershipMessage } from '../actors/cluster/membership';
 import type { ClusterNodeStatus } from '../protocols/membership/peers';
 import { loadCliConfig } from './config-path';
+import { formatBinaryBytes, formatCapacity } from './format';
 import { CLI_ASK_TIMEOUT_MS, withNodeClient } from './node-connection';
 
 interface StatusArgs {
@@ -32,24 +33,15 @@ export function formatStatus(nodes: ClusterNodeStatus[]): string {
     node.isUp ? 'up' : 'DOWN',
     node.isSelf ? '-' : node.lastSeenSecsAgo === null ? 'never' : `${node.lastSeenSecsAgo}s ago`,
     node.rttMs === null ? '-' : `${node.rttMs} ms`,
-    node.dataPartition ? `${formatBytes(node.dataPartition.available)} free` : '-',
+    node.zone ?? '-',
+    node.capacity === null ? (node.zone ? 'gateway' : '-') : formatCapacity(node.capacity),
+    node.dataPartition ? `${formatBinaryBytes(node.dataPartition.available)} free` : '-',
   ]);
-  const header = ['ID', 'HOSTNAME', 'ADDRESS', 'STATE', 'LAST SEEN', 'RTT', 'DATA DISK'];
+  const header = ['ID', 'HOSTNAME', 'ADDRESS', 'STATE', 'LAST SEEN', 'RTT', 'ZONE', 'CAPACITY', 'DATA DISK'];
   return formatTable([header, ...rows]);
 }
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

@@ -64,11 +64,19 @@ describe('grange server process', () => {
     const first = await runUntilStarted(['server', '--single-node', '--data-root', root]);
     const secret = readFileSync(join(root, 'rpc_secret'), 'utf8');
     expect(secret.trim()).toMatch(/^[0-9a-f]{64}$/);
+    // Ready to store data: the node gave itself a layout.
+    expect(first.output.stdout).toMatch(/layout:\s+version 1 /);
+    const shown = runCli(['-c', join(root, 'grange.toml'), 'layout', 'show', '--json']);
+    expect(shown.status).toBe(0);
+    const layout = JSON.parse(shown.stdout) as { version: number; partitions: string[][] };
+    expect(layout.version).toBe(1);
+    expect(layout.partitions.every((row) => row.length === 1)).toBe(true);
     first.child.kill('SIGTERM');
     await expect(first.exited).resolves.toMatchObject({ code: 0 });
 
     const second = await runUntilStarted(['server', '--single-node', '--data-root', root]);
     expect(readFileSync(join(root, 'rpc_secret'), 'utf8')).toBe(secret);
+    expect(second.output.stdout).toMatch(/layout:\s+version 1 /); // kept, not assigned again
     second.child.kill('SIGTERM');
     await expect(second.exited).resolves.toMatchObject({ code: 0 });
   });

@@ -23,6 +23,7 @@ import {
   type PeerAddress,
 } from '../../protocols/membership/peers';
 import type { NetEvent, NetMessage } from '../net/net';
+import type { LayoutMessage, LayoutSummary } from './layout';
 
 export interface ClusterStatus {
   nodes: ClusterNodeStatus[];
@@ -36,6 +37,7 @@ export type MembershipMessage =
   | { type: 'pingResult'; peerId: string; sentAtMs: number; outcome: Outcome<unknown> }
   | { type: 'diskSpace'; outcome: Outcome<{ available: number; total: number } | null> }
   | { type: 'persisted'; version: number; outcome: Outcome<void> }
+  | { type: 'layoutChanged'; summary: LayoutSummary }
   // From other nodes and CLI clients:
   | { type: 'ping'; replyTo: Ref<{ type: 'pong' }> }
   | { type: 'gossip'; from: string; status: NodeStatusInfo; peers: PeerAddress[] }
@@ -52,6 +54,8 @@ export interface MembershipComponents {
   bootstrap: { addr: string; id?: string }[];
   persistedPeers: PeerAddress[];
   net: Ref<NetMessage>;
+  /** Told of peers' layout digests; null where no layout runs (a CLI client). */
+  layout: Ref<LayoutMessage> | null;
   persistPeers: (peers: PeerAddress[]) => Promise<void>;
   diskSpace: () => Promise<{ available: number; total: number } | null>;
   pingTimeoutMs: number;
@@ -105,6 +109,7 @@ export const membershipActor = defineActor<MembershipMessage, MembershipActorSta
       case 'pingResult': return onPingOutcome(message, context);
       case 'diskSpace': return onDiskSpace(message.outcome, context);
       case 'persisted': return onPersisted(message.version, message.outcome, context);
+      case 'layoutChanged': return onLayoutChanged(message.summary, context);
       case 'ping': return context.tell(message.replyTo, { type: 'pong' });
       case 'gossip': return onGossipMessage(message, context);
       case 'getClusterStatus': return context.tell(message.replyTo, { nodes: clusterStatus(context.state.membership, context.state.self, context.components.nowMs(), limits(context)) });
@@ -193,6 +198,17 @@ function onGossipMessage(message: Extract<MembershipMessage, { type: 'gossip' }>
   if (!isNodeId(message.from) || !Array.isArray(message.peers) || typeof message.status !== 'object' || message.status === null) return;
   const peers = message.peers.filter((peer) => isNodeId(peer?.id) && typeof peer.addr === 'string' && peer.addr.length < 300);
   onGossip(context.state.membership, message.from, message.status, peers, context.components.nowMs());
+  const digest = message.status.layoutDigest;
+  const layout = context.components.layout;
+  if (layout && typeof digest === 'string' && digest !== context.state.self.layoutDigest) {
+    context.tell(layout, { type: 'peerDigest', peerId: message.from, digest });
+  }
+}
+
+/** The layout changed here: gossip says so at the next tick rather than after the interval. */
+function onLayoutChanged(summary: LayoutSummary, context: Context): void {
+  context.state.self = { ...context.state.self, layoutVersion: summary.version, layoutDigest: summary.digest, zone: summary.zone, capacity: summary.capacity };
+  context.state.lastGossipAtMs = 0;
 }
 
 function onConnect(message: Extract<MembershipMessage, { type: 'connect' }>, context: Context): void {

@@ -34,9 +34,12 @@ export interface NodeStatusInfo {
   version: string;
   startedAtMs: number;
   dataPartition: { available: number; total: number } | null;
-  /** Zone and capacity, once layouts exist. */
+  /** Zone and capacity in the current layout (null: no role). */
   zone?: string | null;
   capacity?: number | null;
+  /** The layout this node holds: peers with another digest pull and merge it. */
+  layoutVersion?: number;
+  layoutDigest?: string;
 }
 
 export interface PeerRecord {
@@ -253,6 +256,7 @@ export interface ClusterNodeStatus {
   dataPartition: { available: number; total: number } | null;
   zone: string | null;
   capacity: number | null;
+  layoutVersion: number | null;
 }
 
 export function clusterStatus(state: MembershipState, self: NodeStatusInfo, nowMs: number, limits = MEMBERSHIP_LIMITS): ClusterNodeStatus[] {
@@ -282,6 +286,7 @@ function describeNode(status: NodeStatusInfo | null, isSelf: boolean, up: boolea
     dataPartition: status?.dataPartition ?? null,
     zone: status?.zone ?? null,
     capacity: status?.capacity ?? null,
+    layoutVersion: status?.layoutVersion ?? null,
   };
 }
 

@@ -1,0 +1,173 @@
+// The layout actor: holds this node's copy of the layout history (a CRDT), applies operator
+// edits, persists it in metadata_dir, and converges with the other nodes by pulling a peer's
+// history whenever gossip shows a different digest. Decisions live in src/protocols/layout.
+import { assertNever, defineActor, restartWithBackoff, type ActorContext, type Outcome, type Ref } from '../runtime';
+import { LayoutError, LayoutHistory, type LayoutParameters, type NodeRole } from '../../protocols/layout';
+
+/** What the actor tells membership, so that gossip carries it. */
+export interface LayoutSummary {
+  version: number;
+  digest: string;
+  zone: string | null;
+  capacity: number | null;
+}
+
+export type LayoutReply = { ok: true; history: Buffer } | { ok: false; reason: string; error: string };
+
+export type LayoutMessage =
+  // From the CLI (over RPC) and from peers pulling the history:
+  | { type: 'getLayout'; replyTo: Ref<LayoutReply> }
+  | { type: 'stageRole'; nodeId: string; role: NodeRole | null; replyTo: Ref<LayoutReply> }
+  | { type: 'stageParameters'; parameters: LayoutParameters; replyTo: Ref<LayoutReply> }
+  | { type: 'apply'; version: number; replyTo: Ref<LayoutReply> }
+  | { type: 'revert'; replyTo: Ref<LayoutReply> }
+  // From membership:
+  | { type: 'peerDigest'; peerId: string; digest: string }
+  // Internal:
+  | { type: 'pulled'; peerId: string; outcome: Outcome<LayoutReply> }
+  | { type: 'persisted'; outcome: Outcome<void> };
+
+export const LAYOUT_REMOTE_TYPES = ['getLayout', 'stageRole', 'stageParameters', 'apply', 'revert'] as const;
+
+export interface LayoutComponents {
+  selfId: string;
+  initial: LayoutHistory;
+  persist: (encoded: Buffer) => Promise<void>;
+  /** Told of every change, so that gossip carries the new digest. */
+  membership: Ref<{ type: 'layoutChanged'; summary: LayoutSummary }>;
+  pullTimeoutMs: number;
+  nowMs: () => number;
+}
+
+interface LayoutState {
+  history: LayoutHistory;
+  digest: string;
+  pullsInFlight: Set<string>;
+  persistInFlight: boolean;
+  persistAgain: boolean;
+  merges: number;
+}
+
+type Context = ActorContext<LayoutMessage, LayoutState, LayoutComponents>;
+
+export const layoutActor = defineActor<LayoutMessage, LayoutState, LayoutComponents>({
+  kind: 'layout',
+  remote: { accepts: LAYOUT_REMOTE_TYPES },
+  supervision: restartWithBackoff(),
+  init(context) {
+    const history = context.components.initial;
+    const state: LayoutState = { history, digest: history.digest(), pullsInFlight: new Set(), persistInFlight: false, persistAgain: false, merges: 0 };
+    context.tell(context.components.membership, { type: 'layoutChanged', summary: summarize(context.components.selfId, history, state.digest) });
+    return state;
+  },
+  handle(message, context) {
+    switch (message.type) {
+      case 'getLayout': return context.tell(message.replyTo, { ok: true, history: context.state.history.encode() });
+      case 'stageRole': return edit(context, message.replyTo, (history, edit) => history.stageRole(message.nodeId, message.role, edit));
+      case 'stageParameters': return edit(context, message.replyTo, (history, edit) => history.stageParameters(message.parameters, edit));
+      case 'apply': return edit(context, message.replyTo, (history, edit) => history.apply(message.version, edit).history);
+      case 'revert': return edit(context, message.replyTo, (history, edit) => history.revert(edit));
+      case 'peerDigest': return onPeerDigest(message.peerId, message.digest, context);
+      case 'pulled': return onPulled(message.peerId, message.outcome, context);
+      case 'persisted': return onPersisted(message.outcome, context);
+      default: return assertNever(message);
+    }
+  },
+  status(context) {
+    const history = context.state.history;
+    return { version: history.current.version, oldestLive: history.oldestLive.version, digest: context.state.digest.slice(0, 16), merges: context.state.merges, staged: history.hasStagedChanges() };
+  },
+});
+
+/** An operator edit: applied locally, then spread by gossip. A refused edit says why. */
+function edit(context: Context, replyTo: Ref<LayoutReply>, change: (history: LayoutHistory, edit: { nodeId: string; nowMs: number }) => LayoutHistory): void {
+  let next: LayoutHistory;
+  try {
+    next = change(context.state.history, { nodeId: context.components.selfId, nowMs: context.components.nowMs() });
+  } catch (error) {
+    if (!(error instanceof LayoutError)) throw error;
+    return context.tell(replyTo, { ok: false, reason: error.reason, error: error.message });
+  }
+  adopt(next, context);
+  context.tell(replyTo, { ok: true, history: context.state.history.encode() });
+}
+
+function onPeerDigest(peerId: string, digest: string, context: Context): void {
+  const state = context.state;
+  if (digest === state.digest || state.pullsInFlight.has(peerId)) return;
+  state.pullsInFlight.add(peerId);
+  const target: Ref<LayoutMessage> = { node: peerId, path: context.path };
+  const reply = context.ask(target, (replyTo: Ref<LayoutReply>) => ({ type: 'getLayout' as const, replyTo }), context.components.pullTimeoutMs);
+  context.pipeToSelf(reply, (outcome) => ({ type: 'pulled', peerId, outcome }));
+}
+
+function onPulled(peerId: string, outcome: Outcome<LayoutReply>, context: Context): void {
+  context.state.pullsInFlight.delete(peerId);
+  if (!outcome.ok || !outcome.value.ok) {
+    context.log.debug('layout pull failed', { peer: peerId.slice(0, 16), error: outcome.ok ? (outcome.value as { error: string }).error : outcome.error.message });
+    return;
+  }
+  let theirs: LayoutHistory;
+  try {
+    theirs = LayoutHistory.decode(outcome.value.history);
+  } catch (error) {
+    // A peer with another replication factor or a damaged history: refuse it, loudly.
+    context.log.warn('refusing a peer layout', { peer: peerId.slice(0, 16), error: (error as Error).message });
+    return;
+  }
+  if (theirs.replicationFactor !== context.state.history.replicationFactor) {
+    context.log.warn('refusing a peer layout with another replication factor', { peer: peerId.slice(0, 16), theirs: theirs.replicationFactor });
+    return;
+  }
+  context.state.merges++;
+  adopt(context.state.history.merge(theirs), context);
+}
+
+/**
+ * Takes a new history (edited or merged), moves this node's trackers forward, and if anything
+ * changed, persists it and tells membership. Until tables exist (issue 5) a node holds no data,
+ * so it has nothing to sync: it reports each acknowledged version synced at once. The table
+ * syncers will report real sync completion through this same tracker.
+ */
+function adopt(candidate: LayoutHistory, context: Context): void {
+  const selfId = context.components.selfId;
+  let history = candidate;
+  if (history.tracker('ack', selfId) < history.current.version) history = history.acknowledge(selfId, history.current.version);
+  const acknowledged = history.allAcknowledged();
+  if (history.tracker('sync', selfId) < acknowledged) history = history.markSynced(selfId, acknowledged);
+  const synced = history.allSynced();
+  if (history.tracker('syncAck', selfId) < synced) history = history.markSyncAcknowledged(selfId, synced);
+  const digest = history.digest();
+  if (digest === context.state.digest) return;
+  const previousVersion = context.state.history.current.version;
+  context.state.history = history;
+  context.state.digest = digest;
+  if (history.current.version !== previousVersion) context.log.info('layout version', { version: history.current.version });
+  persist(context);
+  context.tell(context.components.membership, { type: 'layoutChanged', summary: summarize(selfId, history, digest) });
+}
+
+function persist(context: Context): void {
+  const state = context.state;
+  if (state.persistInFlight) {
+    state.persistAgain = true;
+    return;
+  }
+  state.persistInFlight = true;
+  context.pipeToSelf(context.components.persist(state.history.encode()), (outcome) => ({ type: 'persisted', outcome }));
+}
+
+function onPersisted(outcome: Outcome<void>, context: Context): void {
+  const state = context.state;
+  state.persistInFlight = false;
+  if (!outcome.ok) context.log.error('cannot save the layout', { error: outcome.error.message });
+  if (state.persistAgain || !outcome.ok) {
+    state.persistAgain = false;
+    if (outcome.ok) persist(context);
+  }
+}
+
+export function summarize(selfId: string, history: LayoutHistory, digest: string): LayoutSummary {
+  const role = history.current.roles.get(selfId);
+  return { version: history.current.version, digest, zone: role?.zone ?? null, capacity: role?.capacity ?? null };
+}
