@@ -52,40 +52,51 @@ function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConf
 
 async function runServer(configPath: string, config: GrangeConfig, singleNode: boolean): Promise<void> {
   const logger = stderrLogger(process.env);
-  if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
-  const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
-  const node = await startNode({ config, logger, ...(dialAddress ? { dialAddress } : {}) });
-  const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
-  process.stdout.write(
-    [
-      `Grange node started`,
-      `  node id:   ${node.identity.nodeId}`,
-      `  rpc:       ${node.identity.nodeId}@${node.publicAddr}`,
-      `  config:    ${configPath}`,
-      `  metadata:  ${config.metadataDir}`,
-      `  data:      ${dataDirPaths(config).join(', ')}`,
-      ...(layoutVersion === null ? [] : [`  layout:    version ${layoutVersion} (zone ${SINGLE_NODE_ZONE}, this node alone)`]),
-      `Press Ctrl-C to stop.`,
-      '',
-    ].join('\n'),
-  );
+  // Handlers first: a signal that arrives while the node starts (or just as it prints its id)
+  // must still stop it cleanly, never kill it with the default action.
+  const stopSignal = listenForStopSignal();
   // The process lives until a signal, whether or not some listener happens to hold the loop open.
   const keepAlive = setInterval(() => {}, KEEP_ALIVE_INTERVAL_MS);
-  await new Promise<void>((resolveStopped) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      clearInterval(keepAlive);
+  try {
+    if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
+    const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
+    const node = await startNode({ config, logger, ...(dialAddress ? { dialAddress } : {}) });
+    const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
+    process.stdout.write(
+      [
+        `Grange node started`,
+        `  node id:   ${node.identity.nodeId}`,
+        `  rpc:       ${node.identity.nodeId}@${node.publicAddr}`,
+        `  config:    ${configPath}`,
+        `  metadata:  ${config.metadataDir}`,
+        `  data:      ${dataDirPaths(config).join(', ')}`,
+        ...(layoutVersion === null ? [] : [`  layout:    version ${layoutVersion} (zone ${SINGLE_NODE_ZONE}, this node alone)`]),
+        `Press Ctrl-C to stop.`,
+        '',
+      ].join('\n'),
+    );
+    const signal = await stopSignal.received;
+    logger.info('stopping', { signal });
+    await node.stop();
+  } finally {
+    clearInterval(keepAlive);
+    stopSignal.dispose();
+  }
+  process.stdout.write('Grange node stopped\n');
+}
+
+function listenForStopSignal(): { received: Promise<NodeJS.Signals>; dispose: () => void } {
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const received = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    received,
+    dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      logger.info('stopping', { signal });
-      node.stop().then(resolveStopped, (error) => {
-        logger.error('stop failed', { error });
-        resolveStopped();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  process.stdout.write('Grange node stopped\n');
+    },
+  };
 }
 
 /**

@@ -188,8 +188,8 @@ describe('hostile frames from an authenticated peer', () => {
       }
       const code = await peer.closed;
       expect({ what, code }).toEqual({ what, code: expect.any(Number) });
-      // The node is still alive and answering.
-      const status = await cluster.status(0);
+      // The node is still alive and answering (polled: 2 shared cores may be slow, never wedged).
+      const status = await waitFor(() => cluster.status(0), { what: `node 1 to answer after ${what}` });
       expect(status.nodes.find((node) => node.isSelf)).toMatchObject({ id: cluster.nodes[0]!.nodeId, isUp: true });
     }
     expect(cluster.nodes[0]!.process!.child.exitCode).toBeNull();
