@@ -1,0 +1,82 @@
+// Public surface of the generic table core: schemas and keys, canonical encoding, the write-path
+// merge, CRDT helpers, Merkle tries (incremental update, todo queue, diff steps) and quorum math.
+// Actors (partition replicas, syncers, GC) and storage adapters import from here; tests may reach
+// inside.
+export * as crdt from './crdt';
+export {
+  decodeEntry,
+  decodeWire,
+  encodeCanonical,
+  encodeEntry,
+  ENTRY_FORMAT_VERSION_DEFAULT,
+  formatVersionOf,
+  fromWireChecked,
+  isWireValue,
+  type WireValue,
+} from './encoding';
+export { TableError, type TableErrorReason } from './errors';
+export { CONTENT_HASH_BYTES, entryHash, initHashing, KEY_HASH_BYTES, sha256, type Hasher } from './hash';
+export { MERKLE_BATCH_MAX, MERKLE_DEPTH_MAX, TABLE_LIMITS } from './limits';
+export {
+  childPrefix,
+  decodeMerkleNode,
+  EMPTY_MERKLE_NODE,
+  EMPTY_NODE_HASH,
+  encodeMerkleNode,
+  MERKLE_NODE_FORMAT,
+  MERKLE_ROOT_PREFIX,
+  merkleKeyHash,
+  merkleNode,
+  merkleNodeHash,
+  merkleNodeKey,
+  merkleNodesEqual,
+  merkleRoot,
+  updateMerkle,
+  type MerkleChild,
+  type MerkleLeaf,
+  type MerkleNode,
+  type MerkleNodeStore,
+} from './merkle';
+export { diffPlan, type DescendStep, type DiffPlan } from './merkle-diff';
+export {
+  applyTodo,
+  decodeMerkleTodoValue,
+  merkleTodoValue,
+  runTodoBatch,
+  takeTodo,
+  type MerkleTodoItem,
+  type MerkleTodoQueue,
+  type TodoBatchResult,
+} from './merkle-todo';
+export {
+  fullCopyQuorums,
+  isReadQuorumReached,
+  isReadQuorumUnreachable,
+  isWriteQuorumReached,
+  isWriteQuorumUnreachable,
+  quorums,
+  readTargets,
+  REPLICATION_FACTOR_MAX,
+  writeTargets,
+  type ConsistencyMode,
+  type NodeProximity,
+  type Quorums,
+} from './quorum';
+export {
+  matchesFilter,
+  partitionHash,
+  partitionKeyRange,
+  partitionOfKey,
+  partitionOfRowKey,
+  partitionRange,
+  rowKey,
+  rowKeyOf,
+  schemaRegistry,
+  splitRowKey,
+  validateSchema,
+  type QueuedWrite,
+  type Replication,
+  type TableEffects,
+  type TableSchema,
+} from './schema';
+export { EffectsCollector, planUpdate, type RowUpdate } from './update';
