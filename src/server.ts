@@ -1,6 +1,7 @@
 // Starting and stopping one node process: identity, actor system, network, root actor.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { ActorSystem, type Ref } from './actors/runtime';
@@ -13,6 +14,9 @@ import type { LayoutMessage, LayoutReply } from './actors/cluster/layout';
 import type { HandshakeParty } from './protocols/rpc/handshake';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-identity';
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
+import { openSqliteStore } from './storage/metadata';
+import { initHashing, quorums, validateSchema, type TableSchema } from './protocols/table';
+import { testItemsSchema } from './protocols/table/schemas/test-items';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -31,6 +35,8 @@ export interface StartNodeOptions {
   nowMs?: () => number;
   /** Test hook: rewrites the address dialed for a peer (a link proxy in tests). */
   dialAddress?: (addr: string) => string;
+  /** Test hook: serve the test table (src/protocols/table/schemas/test-items.ts). */
+  testTables?: boolean;
 }
 
 export class NodeStartError extends Error {
@@ -40,6 +46,22 @@ export class NodeStartError extends Error {
 const LISTEN_WAIT_MS = 10_000;
 const PING_TIMEOUT_DEFAULT_MS = 5_000;
 const LAYOUT_PULL_TIMEOUT_MS = 10_000;
+const REPLICA_TIMEOUT_DEFAULT_MS = 30_000;
+const METADATA_DB_FILE = 'db.sqlite';
+
+/**
+ * The tables this node serves. S3 and K2V schemas join here in later issues; the test table only
+ * when asked (GRANGE_TEST_TABLES=1), for the table engine's integration tests.
+ */
+function tableSchemas(withTestTables: boolean): TableSchema<unknown>[] {
+  const schemas: TableSchema<unknown>[] = withTestTables ? [testItemsSchema as TableSchema<unknown>] : [];
+  for (const schema of schemas) {
+    validateSchema(schema);
+    // The insert queue that carries hook effects to other tables is not built yet.
+    if (schema.updated) throw new Error(`table ${schema.name}: update hooks are not supported yet`);
+  }
+  return schemas;
+}
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { config, logger } = options;
@@ -59,6 +81,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     randomBytes,
   };
   const layout = loadLayout(config);
+  const store = openSqliteStore({ path: join(config.metadataDir, METADATA_DB_FILE), fsync: config.metadataFsync });
+  const hasher = await initHashing();
+  const tableQuorums = quorums(config.replicationFactor, config.consistencyMode);
   const saved = loadPeerList(config.metadataDir);
   if (saved.problem) logger.warn('ignoring the saved peer list', { problem: saved.problem });
   system.spawn(nodeActor, 'node', {
@@ -94,13 +119,26 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       initial: layout,
       persist: (encoded) => saveLayoutBytes(config.metadataDir, encoded),
       membership: { path: NODE_PATHS.membership },
+      tables: { path: NODE_PATHS.tables },
       pullTimeoutMs: LAYOUT_PULL_TIMEOUT_MS,
       nowMs,
+    },
+    tables: {
+      tables: tableSchemas(options.testTables === true).map((schema) => ({
+        schema,
+        store,
+        hasher,
+        selfId: identity.nodeId,
+        quorums: tableQuorums,
+        initialLayout: layout,
+        replicaTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
+      })),
     },
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });
   let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => (stopping ??= system.shutdown());
+  // The store closes after every actor has stopped (their cleanup may still write).
+  const stop = (): Promise<void> => (stopping ??= system.shutdown().then(() => store.close()));
   const listen = await system.ask<NetMessage, ListenReport>({ path: NODE_PATHS.net } as Ref<NetMessage>, (replyTo) => ({ type: 'awaitListening', replyTo }), LISTEN_WAIT_MS);
   if (!listen.ok) {
     await stop();

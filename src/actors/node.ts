@@ -1,6 +1,7 @@
 // The root supervisor of one node: builds the node's actor tree from its config.
 // Children: net (listener and connections), membership (peers, pings, gossip), layout (the
-// versioned partition table), inspector (actor tree), diagnostics (link checks).
+// versioned partition table), tables (replicated metadata), inspector (actor tree), diagnostics
+// (link checks).
 // Later areas (layout, tables, blocks, api) are spawned from here, each under the supervision
 // policy its kind declares.
 import type { GrangeConfig } from '../config';
@@ -9,6 +10,7 @@ import { diagnosticsActor } from './cluster/diagnostics';
 import { inspectorActor, type InspectorComponents } from './cluster/inspector';
 import { layoutActor, type LayoutComponents } from './cluster/layout';
 import { netActor, type NetComponents } from './net/net';
+import { tablesActor, type TablesComponents } from './table/tables';
 import { assertNever, defineActor, type Ref } from './runtime';
 
 export const NODE_PATHS = {
@@ -16,6 +18,7 @@ export const NODE_PATHS = {
   net: '/node/net',
   membership: '/node/membership',
   layout: '/node/layout',
+  tables: '/node/tables',
   inspector: '/node/inspector',
   diagnostics: '/node/diagnostics',
 } as const;
@@ -36,6 +39,7 @@ export interface NodeComponents {
   net: NetComponents;
   membership: MembershipComponents;
   layout: LayoutComponents;
+  tables: TablesComponents;
   inspector: InspectorComponents;
 }
 
@@ -50,6 +54,7 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     context.spawn(netActor, 'net', components.net);
     context.spawn(membershipActor, 'membership', components.membership);
     context.spawn(layoutActor, 'layout', components.layout);
+    context.spawn(tablesActor, 'tables', components.tables);
     context.spawn(inspectorActor, 'inspector', components.inspector);
     context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };

@@ -60,7 +60,8 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
   try {
     if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
     const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
-    const node = await startNode({ config, logger, ...(dialAddress ? { dialAddress } : {}) });
+    const testTables = process.env.GRANGE_TEST_TABLES === '1';
+    const node = await startNode({ config, logger, testTables, ...(dialAddress ? { dialAddress } : {}) });
     const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
     process.stdout.write(
       [

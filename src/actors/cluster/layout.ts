@@ -35,6 +35,8 @@ export interface LayoutComponents {
   persist: (encoded: Buffer) => Promise<void>;
   /** Told of every change, so that gossip carries the new digest. */
   membership: Ref<{ type: 'layoutChanged'; summary: LayoutSummary }>;
+  /** Told of every change, so that tables place their replicas by it. */
+  tables: Ref<{ type: 'layoutChanged'; history: LayoutHistory }> | null;
   pullTimeoutMs: number;
   nowMs: () => number;
 }
@@ -145,6 +147,7 @@ function adopt(candidate: LayoutHistory, context: Context): void {
   if (history.current.version !== previousVersion) context.log.info('layout version', { version: history.current.version });
   persist(context);
   context.tell(context.components.membership, { type: 'layoutChanged', summary: summarize(selfId, history, digest) });
+  if (context.components.tables) context.tell(context.components.tables, { type: 'layoutChanged', history });
 }
 
 function persist(context: Context): void {

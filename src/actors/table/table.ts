@@ -1,0 +1,221 @@
+// The table actor: one per table on each node. It runs the replicas of the partitions this node
+// stores (as the layout says) and coordinates quorum operations for callers on this node:
+// a write returns after W acks in the write set of every live layout version; a read returns
+// after R replies, merged, and repairs the replicas that answered with an older copy.
+import { assertNever, defineActor, errorMessage, restartWithBackoff, type ActorContext, type InitContext, type Outcome, type Ref } from '../runtime';
+import type { MetadataStore } from '../../storage/metadata';
+import type { LayoutHistory } from '../../protocols/layout';
+import { PARTITION_COUNT } from '../../protocols/layout';
+import {
+  decodeEntry,
+  encodeEntry,
+  isReadQuorumReached,
+  isReadQuorumUnreachable,
+  isWriteQuorumReached,
+  isWriteQuorumUnreachable,
+  partitionOfRowKey,
+  rowKey,
+  rowKeyOf,
+  writeTargets,
+  type Hasher,
+  type Quorums,
+  type TableSchema,
+} from '../../protocols/table';
+import { replicaActor, replicaName, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
+
+/** The write or read quorum could not be reached (too many replicas down or failing). */
+export class QuorumError extends Error {
+  override readonly name = 'QuorumError';
+}
+
+export type TableWriteReply = { ok: true };
+
+export type TableMessage =
+  | { type: 'insert'; entries: Buffer[]; replyTo: Ref<TableWriteReply> }
+  | { type: 'get'; partitionKey: Buffer; sortKey: Buffer; replyTo: Ref<Buffer | null> }
+  | { type: 'layoutChanged'; history: LayoutHistory }
+  | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
+
+export const TABLE_REMOTE_TYPES = ['insert', 'get'] as const;
+
+export interface TableComponents {
+  schema: TableSchema<unknown>;
+  store: MetadataStore;
+  hasher: Hasher;
+  selfId: string;
+  quorums: Quorums;
+  initialLayout: LayoutHistory;
+  /** How long a replica has to answer one request. */
+  replicaTimeoutMs: number;
+}
+
+interface TableState {
+  layout: LayoutHistory;
+  replicas: Set<number>;
+  writes: number;
+  reads: number;
+  repairs: number;
+}
+
+type Context = ActorContext<TableMessage, TableState, TableComponents>;
+
+export const tableActor = defineActor<TableMessage, TableState, TableComponents>({
+  kind: 'table',
+  remote: { accepts: TABLE_REMOTE_TYPES },
+  supervision: restartWithBackoff(),
+  init(context) {
+    const state: TableState = { layout: context.components.initialLayout, replicas: new Set(), writes: 0, reads: 0, repairs: 0 };
+    spawnStoredReplicas(state, context);
+    return state;
+  },
+  handle(message, context) {
+    switch (message.type) {
+      case 'insert': return onInsert(message.entries, message.replyTo, context);
+      case 'get': return onGet(message.partitionKey, message.sortKey, message.replyTo, context);
+      case 'layoutChanged': return onLayoutChanged(message.history, context);
+      case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
+      default: return assertNever(message);
+    }
+  },
+  status: (context) => ({ replicas: context.state.replicas.size, layoutVersion: context.state.layout.current.version, writes: context.state.writes, reads: context.state.reads, repairs: context.state.repairs }),
+});
+
+/**
+ * Replicas of every partition this node stores in any live version. Partitions it no longer
+ * stores keep their replica for now: handing data off to the new holders comes with the syncer.
+ */
+function spawnStoredReplicas(state: TableState, context: InitContext<TableMessage, TableComponents>): void {
+  const { selfId, schema, store, hasher } = context.components;
+  for (let partition = 0; partition < PARTITION_COUNT; partition++) {
+    if (state.replicas.has(partition) || !state.layout.storageNodesOf(partition).includes(selfId)) continue;
+    context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher });
+    state.replicas.add(partition);
+  }
+}
+
+function onLayoutChanged(history: LayoutHistory, context: Context): void {
+  context.state.layout = history;
+  spawnStoredReplicas(context.state, context);
+}
+
+function replicaRef(context: Context, nodeId: string, partition: number): Ref<ReplicaMessage> {
+  return { node: nodeId, path: `${context.path}/${replicaName(partition)}` };
+}
+
+// ---- writes ------------------------------------------------------------------------------------
+
+function onInsert(entries: Buffer[], replyTo: Ref<TableWriteReply>, context: Context): void {
+  let byPartition: Map<number, Buffer[]>;
+  try {
+    byPartition = groupByPartition(entries, context.components.schema);
+  } catch (error) {
+    return context.replyError(replyTo, error as Error);
+  }
+  context.state.writes++;
+  const writes = [...byPartition].map(([partition, partitionEntries]) => writePartition(partition, partitionEntries, context));
+  context.pipeToSelf(Promise.all(writes).then(() => ({ ok: true as const })), (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+}
+
+function groupByPartition(entries: Buffer[], schema: TableSchema<unknown>): Map<number, Buffer[]> {
+  if (!Array.isArray(entries) || entries.length === 0) throw new Error('insert: give at least one encoded entry');
+  const groups = new Map<number, Buffer[]>();
+  for (const bytes of entries) {
+    const partition = partitionOfRowKey(rowKey(schema, decodeEntry(schema, bytes)));
+    groups.set(partition, [...(groups.get(partition) ?? []), bytes]);
+  }
+  return groups;
+}
+
+/** Sends the entries to every node of every live write set; resolves once each set has W acks. */
+function writePartition(partition: number, entries: Buffer[], context: Context): Promise<void> {
+  const writeSets = context.state.layout.writeSets(partition);
+  const write = context.components.quorums.write;
+  if (writeSets.every((set) => set.length === 0)) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
+  return new Promise((resolve, reject) => {
+    const acked = new Set<string>();
+    const failed = new Set<string>();
+    const errors: string[] = [];
+    let settled = false;
+    for (const nodeId of writeTargets(writeSets)) {
+      const ack = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), context.components.replicaTimeoutMs);
+      ack.then(
+        () => {
+          acked.add(nodeId);
+          if (!settled && isWriteQuorumReached(writeSets, acked, write)) {
+            settled = true;
+            resolve();
+          }
+        },
+        (error) => {
+          failed.add(nodeId);
+          errors.push(`${nodeId.slice(0, 8)}: ${errorMessage(error)}`);
+          if (!settled && isWriteQuorumUnreachable(writeSets, failed, write)) {
+            settled = true;
+            reject(new QuorumError(`write quorum (${write}) not reached for partition ${partition}: ${errors.join('; ')}`));
+          }
+        },
+      );
+    }
+  });
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+function onGet(partitionKey: Buffer, sortKey: Buffer, replyTo: Ref<Buffer | null>, context: Context): void {
+  if (!Buffer.isBuffer(partitionKey) || !Buffer.isBuffer(sortKey)) return context.replyError(replyTo, new Error('get: partitionKey and sortKey must be bytes'));
+  context.state.reads++;
+  const key = rowKeyOf(partitionKey, sortKey);
+  const read = readRow(partitionOfRowKey(key), key, context);
+  context.pipeToSelf(read, (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+}
+
+/** Asks every node of the read set; merges the first R answers; repairs those that were stale. */
+function readRow(partition: number, key: Buffer, context: Context): Promise<Buffer | null> {
+  const readSet = context.state.layout.readNodes(partition);
+  const read = context.components.quorums.read;
+  if (readSet.length === 0) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
+  return new Promise((resolve, reject) => {
+    const replies = new Map<string, Buffer | null>();
+    const failed = new Set<string>();
+    let settled = false;
+    for (const nodeId of readSet) {
+      const answer = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<Buffer | null>) => ({ type: 'get' as const, rowKey: key, replyTo }), context.components.replicaTimeoutMs);
+      answer.then(
+        (bytes) => {
+          if (settled) return;
+          replies.set(nodeId, bytes);
+          if (!isReadQuorumReached(readSet, new Set(replies.keys()), read)) return;
+          settled = true;
+          try {
+            resolve(mergeAndRepair(partition, replies, context));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error) => {
+          failed.add(nodeId);
+          if (!settled && isReadQuorumUnreachable(readSet, failed, read)) {
+            settled = true;
+            reject(new QuorumError(`read quorum (${read}) not reached for partition ${partition}: ${errorMessage(error)}`));
+          }
+        },
+      );
+    }
+  });
+}
+
+function mergeAndRepair(partition: number, replies: Map<string, Buffer | null>, context: Context): Buffer | null {
+  const schema = context.components.schema;
+  const copies = [...replies.values()].filter((bytes): bytes is Buffer => bytes !== null);
+  if (copies.length === 0) return null;
+  const merged = copies.map((bytes) => decodeEntry(schema, bytes)).reduce((a, b) => schema.merge(a, b));
+  const mergedBytes = encodeEntry(schema, merged);
+  for (const [nodeId, bytes] of replies) {
+    if (bytes !== null && bytes.equals(mergedBytes)) continue;
+    // Read repair, in the background: the caller already has its answer.
+    context.state.repairs++;
+    const repair = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries: [mergedBytes], replyTo }), context.components.replicaTimeoutMs);
+    repair.catch((error) => context.log.debug('read repair failed', { node: nodeId.slice(0, 16), error: errorMessage(error) }));
+  }
+  return mergedBytes;
+}

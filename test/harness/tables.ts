@@ -1,0 +1,76 @@
+// Helpers for table tests: a cluster with the test table and a layout applied, and quorum
+// operations on the test table through one node, over the real transport.
+import type { LayoutMessage, LayoutReply } from '../../src/actors/cluster/layout';
+import type { TableMessage, TableWriteReply } from '../../src/actors/table/table';
+import { LayoutHistory } from '../../src/protocols/layout';
+import { crdt, decodeEntry, encodeEntry } from '../../src/protocols/table';
+import type { Ref } from '../../src/actors/runtime';
+import { testItemsSchema, type TestItem } from '../../src/protocols/table/schemas/test-items';
+import { startCluster, type Cluster } from './cluster';
+import { waitFor } from './wait';
+
+const TEST_TABLE_PATH = '/node/tables/test_items';
+const ASK_TIMEOUT_MS = 30_000;
+
+export async function layoutOf(cluster: Cluster, index: number): Promise<LayoutHistory> {
+  const client = await cluster.client(index);
+  try {
+    const reply = await client.ask<LayoutMessage, LayoutReply>('/node/layout', (replyTo) => ({ type: 'getLayout', replyTo }), ASK_TIMEOUT_MS);
+    if (!reply.ok) throw new Error(reply.error);
+    return LayoutHistory.decode(reply.history);
+  } finally {
+    await client.close();
+  }
+}
+
+async function askLayout(cluster: Cluster, index: number, makeMessage: (replyTo: Ref<LayoutReply>) => LayoutMessage): Promise<void> {
+  const client = await cluster.client(index);
+  try {
+    const reply = await client.ask<LayoutMessage, LayoutReply>('/node/layout', makeMessage, ASK_TIMEOUT_MS);
+    if (!reply.ok) throw new Error(reply.error);
+  } finally {
+    await client.close();
+  }
+}
+
+/** N nodes serving the test table, each in its own zone, layout version 1 applied everywhere. */
+export async function startTableCluster(size: number, options: { proxied?: boolean } = {}): Promise<Cluster> {
+  const cluster = await startCluster({ size, env: { GRANGE_TEST_TABLES: '1' }, ...(options.proxied ? { proxied: true } : {}) });
+  await cluster.waitForMesh();
+  for (const node of cluster.nodes) {
+    await askLayout(cluster, 0, (replyTo) => ({ type: 'stageRole', nodeId: node.nodeId, role: { zone: `zone${node.index}`, capacity: 1e12, tags: [] }, replyTo }));
+  }
+  await askLayout(cluster, 0, (replyTo) => ({ type: 'apply', version: 1, replyTo }));
+  for (const node of cluster.nodes) {
+    await waitFor(async () => (await layoutOf(cluster, node.index)).current.version === 1, { what: `node ${node.index + 1} to reach layout version 1` });
+  }
+  return cluster;
+}
+
+export function testItem(pk: string, sk: string, value: string | null, timestampMs: number): TestItem {
+  return { pk, sk, value: crdt.lwwNew(value, timestampMs) };
+}
+
+export async function insertItems(cluster: Cluster, index: number, items: TestItem[]): Promise<void> {
+  const client = await cluster.client(index);
+  try {
+    const entries = items.map((item) => encodeEntry(testItemsSchema, item));
+    await client.ask<TableMessage, TableWriteReply>(TEST_TABLE_PATH, (replyTo) => ({ type: 'insert', entries, replyTo }), ASK_TIMEOUT_MS);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function readItem(cluster: Cluster, index: number, pk: string, sk: string): Promise<TestItem | null> {
+  const client = await cluster.client(index);
+  try {
+    const bytes = await client.ask<TableMessage, Buffer | null>(
+      TEST_TABLE_PATH,
+      (replyTo) => ({ type: 'get', partitionKey: Buffer.from(pk), sortKey: Buffer.from(sk), replyTo }),
+      ASK_TIMEOUT_MS,
+    );
+    return bytes === null ? null : decodeEntry(testItemsSchema, bytes);
+  } finally {
+    await client.close();
+  }
+}
