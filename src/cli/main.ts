@@ -6,6 +6,7 @@ import { actorsCommand } from './actors';
 import { layoutCommand } from './layout';
 import { nodeCommand } from './node';
 import { serverCommand } from './server';
+import { statsCommand } from './stats';
 import { statusCommand } from './status';
 import { packageVersion } from '../version';
 import { CliUsageError, EXIT_USAGE, EXIT_FAILURE } from './errors';
@@ -31,6 +32,7 @@ export function buildParser(argv: string[]) {
     .command(statusCommand)
     .command(nodeCommand)
     .command(layoutCommand)
+    .command(statsCommand)
     .command(actorsCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')
     .strict()

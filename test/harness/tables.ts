@@ -6,6 +6,7 @@ import { LayoutHistory } from '../../src/protocols/layout';
 import { crdt, decodeEntry, encodeEntry } from '../../src/protocols/table';
 import type { Ref } from '../../src/actors/runtime';
 import { testItemsSchema, type TestItem } from '../../src/protocols/table/schemas/test-items';
+import { runCli } from './cli';
 import { startCluster, type Cluster } from './cluster';
 import { waitFor } from './wait';
 
@@ -34,8 +35,9 @@ async function askLayout(cluster: Cluster, index: number, makeMessage: (replyTo:
 }
 
 /** N nodes serving the test table, each in its own zone, layout version 1 applied everywhere. */
-export async function startTableCluster(size: number, options: { proxied?: boolean } = {}): Promise<Cluster> {
-  const cluster = await startCluster({ size, env: { GRANGE_TEST_TABLES: '1' }, ...(options.proxied ? { proxied: true } : {}) });
+export async function startTableCluster(size: number, options: { proxied?: boolean; syncIntervalMs?: number } = {}): Promise<Cluster> {
+  const env: NodeJS.ProcessEnv = { GRANGE_TEST_TABLES: '1', ...(options.syncIntervalMs ? { GRANGE_TEST_SYNC_INTERVAL_MS: String(options.syncIntervalMs) } : {}) };
+  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}) });
   await cluster.waitForMesh();
   for (const node of cluster.nodes) {
     await askLayout(cluster, 0, (replyTo) => ({ type: 'stageRole', nodeId: node.nodeId, role: { zone: `zone${node.index}`, capacity: 1e12, tags: [] }, replyTo }));
@@ -73,4 +75,15 @@ export async function readItem(cluster: Cluster, index: number, pk: string, sk: 
   } finally {
     await client.close();
   }
+}
+
+export interface TableStatsJson {
+  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number }>;
+}
+
+/** `grange stats --json` of one node, through the real CLI. */
+export function statsOf(cluster: Cluster, index: number): TableStatsJson {
+  const result = runCli(['-c', cluster.nodes[index]!.configPath, 'stats', '--json']);
+  if (result.status !== 0) throw new Error(`grange stats exited ${result.status}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as TableStatsJson;
 }

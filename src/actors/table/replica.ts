@@ -1,11 +1,12 @@
 // One replica of one partition of one table on this node. Invariant: every write to this
 // partition on this node goes through this mailbox and one store transaction, so read-merge-write
 // needs no lock. Reads are answered from the store directly (SQLite reads are short and local).
-import { assertNever, defineActor, type ActorContext, type Outcome, type Ref } from '../runtime';
+import { assertNever, defineActor, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
-import { partitionRange } from '../../protocols/table';
-import { applyEntries, dataTreeName } from './storage';
+import { encodeMerkleNode, merkleNode, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { merkleNodeStore } from './merkle-worker';
+import { applyEntries, dataTreeName, merkleTreeName } from './storage';
 
 /** Largest page a range read returns at once. */
 export const REPLICA_RANGE_LIMIT_MAX = 1000;
@@ -18,15 +19,18 @@ export type ReplicaMessage =
   | { type: 'update'; entries: Buffer[]; replyTo: Ref<ReplicaUpdateReply> }
   | { type: 'get'; rowKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; start: Buffer; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
+  | { type: 'merkleNode'; prefix: Buffer; replyTo: Ref<Buffer> }
   | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number> };
 
-export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range'] as const;
+export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode'] as const;
 
 export interface ReplicaComponents {
   schema: TableSchema<unknown>;
   partition: number;
   store: MetadataStore;
   hasher: Hasher;
+  /** The table's Merkle updater, woken after each write that changed rows. */
+  merkleWorker: Ref<WorkerRunnerMessage>;
 }
 
 interface ReplicaState {
@@ -53,6 +57,7 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
       case 'updateDone': return onUpdateDone(message.replyTo, message.outcome, context);
       case 'get': return onGet(message.rowKey, message.replyTo, context);
       case 'range': return onRange(message, context);
+      case 'merkleNode': return onMerkleNode(message.prefix, message.replyTo, context);
       default: return assertNever(message);
     }
   },
@@ -73,7 +78,17 @@ function onUpdateDone(replyTo: Ref<ReplicaUpdateReply>, outcome: Outcome<number>
   if (!outcome.ok) return context.replyError(replyTo, outcome.error);
   context.state.updates++;
   context.state.rowsChanged += outcome.value;
+  if (outcome.value > 0) context.tell(context.components.merkleWorker, { type: 'wake' });
   context.tell(replyTo, { changed: outcome.value });
+}
+
+/** A node of this partition's Merkle trie, for a peer's anti-entropy walk. */
+function onMerkleNode(prefix: Buffer, replyTo: Ref<Buffer>, context: Context): void {
+  const { store, schema, partition } = context.components;
+  if (!Buffer.isBuffer(prefix) || prefix.length > MERKLE_DEPTH_MAX) return context.replyError(replyTo, new Error('merkleNode: prefix must be at most 32 bytes'));
+  const node = merkleNode(merkleNodeStore(store.tree(merkleTreeName(schema.name))), partition, prefix);
+  // On the wire an empty node is zero bytes (the stored format has no empty node).
+  context.tell(replyTo, node.kind === 'empty' ? Buffer.alloc(0) : encodeMerkleNode(node));
 }
 
 function onGet(rowKey: Buffer, replyTo: Ref<Buffer | null>, context: Context): void {

@@ -2,7 +2,8 @@
 // stores (as the layout says) and coordinates quorum operations for callers on this node:
 // a write returns after W acks in the write set of every live layout version; a read returns
 // after R replies, merged, and repairs the replicas that answered with an older copy.
-import { assertNever, defineActor, errorMessage, restartWithBackoff, type ActorContext, type InitContext, type Outcome, type Ref } from '../runtime';
+import { createHash } from 'node:crypto';
+import { assertNever, defineActor, errorMessage, restartWithBackoff, workerRunner, type ActorContext, type InitContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { LayoutHistory } from '../../protocols/layout';
 import { PARTITION_COUNT } from '../../protocols/layout';
@@ -13,6 +14,7 @@ import {
   isReadQuorumUnreachable,
   isWriteQuorumReached,
   isWriteQuorumUnreachable,
+  merkleRoot,
   partitionOfRowKey,
   rowKey,
   rowKeyOf,
@@ -22,6 +24,14 @@ import {
   type TableSchema,
 } from '../../protocols/table';
 import { replicaActor, replicaName, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
+import { merkleNodeStore, merkleWorker } from './merkle-worker';
+import { dataTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
+import { syncWorker, type SyncStatus } from './sync-worker';
+
+const MERKLE_WORKER = 'merkle';
+const SYNC_WORKER = 'sync';
+/** The Merkle updater is woken by every write; this is only its fallback poll. */
+const MERKLE_IDLE_DELAY_MS = 5_000;
 
 /** The write or read quorum could not be reached (too many replicas down or failing). */
 export class QuorumError extends Error {
@@ -34,9 +44,18 @@ export type TableMessage =
   | { type: 'insert'; entries: Buffer[]; replyTo: Ref<TableWriteReply> }
   | { type: 'get'; partitionKey: Buffer; sortKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'layoutChanged'; history: LayoutHistory }
+  | { type: 'stats'; replyTo: Ref<TableStats> }
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
 
-export const TABLE_REMOTE_TYPES = ['insert', 'get'] as const;
+export interface TableStats {
+  items: number;
+  /** Over this node's Merkle roots of the partitions it stores: equal on converged replicas. */
+  merkleDigest: string;
+  merkleTodo: number;
+  sync: SyncStatus;
+}
+
+export const TABLE_REMOTE_TYPES = ['insert', 'get', 'stats'] as const;
 
 export interface TableComponents {
   schema: TableSchema<unknown>;
@@ -47,10 +66,13 @@ export interface TableComponents {
   initialLayout: LayoutHistory;
   /** How long a replica has to answer one request. */
   replicaTimeoutMs: number;
+  /** Anti-entropy runs a full round this often, and at once after a layout change. */
+  syncIntervalMs: number;
 }
 
 interface TableState {
   layout: LayoutHistory;
+  sync: ReturnType<typeof syncWorker>;
   replicas: Set<number>;
   writes: number;
   reads: number;
@@ -64,7 +86,16 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   remote: { accepts: TABLE_REMOTE_TYPES },
   supervision: restartWithBackoff(),
   init(context) {
-    const state: TableState = { layout: context.components.initialLayout, replicas: new Set(), writes: 0, reads: 0, repairs: 0 };
+    const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs } = context.components;
+    const state = { layout: context.components.initialLayout, replicas: new Set<number>(), writes: 0, reads: 0, repairs: 0 } as TableState;
+    // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
+    // by this actor's handler, so reading it from the worker's step is safe.
+    state.sync = syncWorker(
+      { table: schema.name, tablePath: context.path, selfId, store, layout: () => state.layout, ask: context.ask, askTimeoutMs: replicaTimeoutMs },
+      Date.now,
+    );
+    context.spawn(workerRunner, MERKLE_WORKER, { worker: merkleWorker(schema.name, store, hasher), idleDelayMs: MERKLE_IDLE_DELAY_MS });
+    context.spawn(workerRunner, SYNC_WORKER, { worker: state.sync, idleDelayMs: syncIntervalMs });
     spawnStoredReplicas(state, context);
     return state;
   },
@@ -73,6 +104,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
       case 'insert': return onInsert(message.entries, message.replyTo, context);
       case 'get': return onGet(message.partitionKey, message.sortKey, message.replyTo, context);
       case 'layoutChanged': return onLayoutChanged(message.history, context);
+      case 'stats': return context.tell(message.replyTo, tableStats(context));
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
       default: return assertNever(message);
     }
@@ -88,14 +120,37 @@ function spawnStoredReplicas(state: TableState, context: InitContext<TableMessag
   const { selfId, schema, store, hasher } = context.components;
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
     if (state.replicas.has(partition) || !state.layout.storageNodesOf(partition).includes(selfId)) continue;
-    context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher });
+    const merkleWorkerRef = context.child<WorkerRunnerMessage>(MERKLE_WORKER)!;
+    context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher, merkleWorker: merkleWorkerRef });
     state.replicas.add(partition);
   }
 }
 
 function onLayoutChanged(history: LayoutHistory, context: Context): void {
+  const versionChanged = history.current.version !== context.state.layout.current.version;
   context.state.layout = history;
   spawnStoredReplicas(context.state, context);
+  if (!versionChanged) return;
+  // A new version: new holders need their data now, not at the next interval.
+  context.state.sync.restart();
+  context.tell(context.child<WorkerRunnerMessage>(SYNC_WORKER)!, { type: 'wake' });
+}
+
+function tableStats(context: Context): TableStats {
+  const { store, schema, hasher, selfId } = context.components;
+  const nodes = merkleNodeStore(store.tree(merkleTreeName(schema.name)));
+  const digest = createHash('sha256');
+  for (let partition = 0; partition < PARTITION_COUNT; partition++) {
+    if (!context.state.layout.storageNodesOf(partition).includes(selfId)) continue;
+    digest.update(Buffer.from([partition]));
+    digest.update(merkleRoot(nodes, hasher, partition));
+  }
+  return {
+    items: store.tree(dataTreeName(schema.name)).count(),
+    merkleDigest: digest.digest('hex'),
+    merkleTodo: store.tree(merkleTodoTreeName(schema.name)).count(),
+    sync: context.state.sync.syncStatus(),
+  };
 }
 
 function replicaRef(context: Context, nodeId: string, partition: number): Ref<ReplicaMessage> {
