@@ -35,9 +35,9 @@ async function askLayout(cluster: Cluster, index: number, makeMessage: (replyTo:
 }
 
 /** N nodes serving the test table, each in its own zone, layout version 1 applied everywhere. */
-export async function startTableCluster(size: number, options: { proxied?: boolean; syncIntervalMs?: number } = {}): Promise<Cluster> {
+export async function startTableCluster(size: number, options: { proxied?: boolean; syncIntervalMs?: number; extraConfig?: string } = {}): Promise<Cluster> {
   const env: NodeJS.ProcessEnv = { GRANGE_TEST_TABLES: '1', ...(options.syncIntervalMs ? { GRANGE_TEST_SYNC_INTERVAL_MS: String(options.syncIntervalMs) } : {}) };
-  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}) });
+  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}), ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}) });
   await cluster.waitForMesh();
   for (const node of cluster.nodes) {
     await askLayout(cluster, 0, (replyTo) => ({ type: 'stageRole', nodeId: node.nodeId, role: { zone: `zone${node.index}`, capacity: 1e12, tags: [] }, replyTo }));
