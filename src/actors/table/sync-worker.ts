@@ -10,7 +10,8 @@ import { PARTITION_COUNT } from '../../protocols/layout';
 import { decodeMerkleNode, diffPlan, EMPTY_MERKLE_NODE, merkleNode, MERKLE_ROOT_PREFIX, type DescendStep, type MerkleNode } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
 import { dataTreeName, merkleTreeName } from './storage';
-import { replicaName, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
+import type { ReplicaMessage, ReplicaUpdateReply } from './replica';
+import { replicaPath } from './replica-set';
 
 /** Rows pushed to a peer in one update message. */
 export const SYNC_PUSH_BATCH_ROWS = 256;
@@ -77,7 +78,7 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
 
 async function syncPair(init: SyncWorkerInit, partition: number, peer: string, stats: SyncStatus): Promise<void> {
   const local = merkleNodeStore(init.store.tree(merkleTreeName(init.table)));
-  const replica: Ref<ReplicaMessage> = { node: peer, path: `${init.tablePath}/${replicaName(partition)}` };
+  const replica: Ref<ReplicaMessage> = { node: peer, path: replicaPath(init.tablePath, partition) };
   const fetchRemote = async (prefix: Buffer): Promise<MerkleNode> => {
     stats.nodesFetched++;
     const bytes = await init.ask(replica, (replyTo: Ref<Buffer>) => ({ type: 'merkleNode' as const, prefix, replyTo }), init.askTimeoutMs);

@@ -23,7 +23,8 @@ import {
   type Quorums,
   type TableSchema,
 } from '../../protocols/table';
-import { replicaActor, replicaName, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
+import type { ReplicaMessage, ReplicaUpdateReply } from './replica';
+import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage } from './replica-set';
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
 import { dataTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
 import { syncWorker, type SyncStatus } from './sync-worker';
@@ -73,7 +74,7 @@ export interface TableComponents {
 interface TableState {
   layout: LayoutHistory;
   sync: ReturnType<typeof syncWorker>;
-  replicas: Set<number>;
+  replicaCount: number;
   writes: number;
   reads: number;
   repairs: number;
@@ -87,7 +88,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   supervision: restartWithBackoff(),
   init(context) {
     const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs } = context.components;
-    const state = { layout: context.components.initialLayout, replicas: new Set<number>(), writes: 0, reads: 0, repairs: 0 } as TableState;
+    const state = { layout: context.components.initialLayout, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.
     state.sync = syncWorker(
@@ -96,6 +97,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     );
     context.spawn(workerRunner, MERKLE_WORKER, { worker: merkleWorker(schema.name, store, hasher), idleDelayMs: MERKLE_IDLE_DELAY_MS });
     context.spawn(workerRunner, SYNC_WORKER, { worker: state.sync, idleDelayMs: syncIntervalMs });
+    context.spawn(replicaSetActor, REPLICA_SET_NAME, { schema, store, hasher, merkleWorker: context.child<WorkerRunnerMessage>(MERKLE_WORKER)! });
     spawnStoredReplicas(state, context);
     return state;
   },
@@ -109,7 +111,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
       default: return assertNever(message);
     }
   },
-  status: (context) => ({ replicas: context.state.replicas.size, layoutVersion: context.state.layout.current.version, writes: context.state.writes, reads: context.state.reads, repairs: context.state.repairs }),
+  status: (context) => ({ replicas: context.state.replicaCount, layoutVersion: context.state.layout.current.version, writes: context.state.writes, reads: context.state.reads, repairs: context.state.repairs }),
 });
 
 /**
@@ -117,13 +119,12 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
  * stores keep their replica for now: handing data off to the new holders comes with the syncer.
  */
 function spawnStoredReplicas(state: TableState, context: InitContext<TableMessage, TableComponents>): void {
-  const { selfId, schema, store, hasher } = context.components;
+  const partitions: number[] = [];
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    if (state.replicas.has(partition) || !state.layout.storageNodesOf(partition).includes(selfId)) continue;
-    const merkleWorkerRef = context.child<WorkerRunnerMessage>(MERKLE_WORKER)!;
-    context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher, merkleWorker: merkleWorkerRef });
-    state.replicas.add(partition);
+    if (state.layout.storageNodesOf(partition).includes(context.components.selfId)) partitions.push(partition);
   }
+  state.replicaCount = partitions.length;
+  context.tell(context.child<ReplicaSetMessage>(REPLICA_SET_NAME)!, { type: 'ensure', partitions });
 }
 
 function onLayoutChanged(history: LayoutHistory, context: Context): void {
@@ -154,7 +155,7 @@ function tableStats(context: Context): TableStats {
 }
 
 function replicaRef(context: Context, nodeId: string, partition: number): Ref<ReplicaMessage> {
-  return { node: nodeId, path: `${context.path}/${replicaName(partition)}` };
+  return { node: nodeId, path: replicaPath(context.path, partition) };
 }
 
 // ---- writes ------------------------------------------------------------------------------------
