@@ -81,7 +81,7 @@ async function syncFigures(cluster: Cluster): Promise<void> {
       fullCopyBytes += entries.reduce((sum, entry) => sum + entry.length, 0);
       await insert(client, entries);
     }
-    await waitFor(() => statsOf(cluster, 2).tables.test_items!.merkleTodo === 0, { what: 'node 3 to index every entry', timeoutMs: 300_000, intervalMs: 1000 });
+    await waitFor(async () => (await statsOf(cluster, 2)).tables.test_items!.merkleTodo === 0, { what: 'node 3 to index every entry', timeoutMs: 300_000, intervalMs: 1000 });
     await cluster.kill(2);
     const changed = Math.round(ENTRIES / 100);
     for (let start = 0; start < changed; start += INSERT_BATCH) {
@@ -93,8 +93,8 @@ async function syncFigures(cluster: Cluster): Promise<void> {
   }
   await cluster.restart(2, { bootstrap: false });
   const restartedAt = performance.now();
-  const target = statsOf(cluster, 0).tables.test_items!.merkleDigest;
-  await waitFor(() => statsOf(cluster, 2).tables.test_items!.merkleDigest === target, { what: 'node 3 to converge', timeoutMs: 600_000, intervalMs: 250 });
+  const target = (await statsOf(cluster, 0)).tables.test_items!.merkleDigest;
+  await waitFor(async () => (await statsOf(cluster, 2)).tables.test_items!.merkleDigest === target, { what: 'node 3 to converge', timeoutMs: 600_000, intervalMs: 250 });
   const seconds = (performance.now() - restartedAt) / 1000;
   const sent = (await bytesSentTo(cluster, 0, cluster.nodes[2]!.nodeId)) + (await bytesSentTo(cluster, 1, cluster.nodes[2]!.nodeId));
   console.log(`sync of ${ENTRIES.toLocaleString('en-US')} entries, 1% changed: ${seconds.toFixed(1)} s after restart (includes start-up and the first round)`);

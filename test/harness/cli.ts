@@ -33,6 +33,19 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * Like runCli, without blocking this process's event loop: link proxies and clients living in the
+ * test process keep running while the command does (spawnSync would freeze them, and their
+ * timers would then fire before their pending I/O).
+ */
+export async function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  const started = startCli(args, options);
+  const timer = setTimeout(() => started.child.kill('SIGKILL'), CLI_TIMEOUT_MS);
+  const { code } = await started.exited;
+  clearTimeout(timer);
+  return { status: code, stdout: started.output.stdout, stderr: started.output.stderr };
+}
+
 /** Starts a long-running CLI command; output is collected as it arrives. */
 export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   assertBuilt();

@@ -6,7 +6,7 @@ import { LayoutHistory } from '../../src/protocols/layout';
 import { crdt, decodeEntry, encodeEntry } from '../../src/protocols/table';
 import type { Ref } from '../../src/actors/runtime';
 import { testItemsSchema, type TestItem } from '../../src/protocols/table/schemas/test-items';
-import { runCli } from './cli';
+import { runCliAsync } from './cli';
 import { startCluster, type Cluster } from './cluster';
 import { waitFor } from './wait';
 
@@ -78,12 +78,12 @@ export async function readItem(cluster: Cluster, index: number, pk: string, sk: 
 }
 
 export interface TableStatsJson {
-  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number }>;
+  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number; sync: { rowsPushed: number } }>;
 }
 
 /** `grange stats --json` of one node, through the real CLI. */
-export function statsOf(cluster: Cluster, index: number): TableStatsJson {
-  const result = runCli(['-c', cluster.nodes[index]!.configPath, 'stats', '--json']);
+export async function statsOf(cluster: Cluster, index: number): Promise<TableStatsJson> {
+  const result = await runCliAsync(['-c', cluster.nodes[index]!.configPath, 'stats', '--json']);
   if (result.status !== 0) throw new Error(`grange stats exited ${result.status}: ${result.stderr}`);
   return JSON.parse(result.stdout) as TableStatsJson;
 }

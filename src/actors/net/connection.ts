@@ -83,6 +83,7 @@ export const connectionActor = defineActor<ConnectionMessage, ConnectionState, C
     const endpoint = context.components.endpoint;
     const socket = 'socket' in endpoint ? endpoint.socket : openSocket(endpoint.dialUrl);
     attachSocket(socket, context);
+    if ('socket' in endpoint) socket.resume(); // paused by the listener until now
     context.startTimer(HANDSHAKE_TIMER, NET_LIMITS.handshakeTimeoutMs, { type: 'handshakeTimedOut' });
     return {
       socket,

@@ -120,7 +120,12 @@ function startServer(context: InitContext<NetMessage, NetComponents>): WebSocket
   const server = new WebSocketServer({ host: listen.host, port: listen.port, maxPayload: WEBSOCKET_PAYLOAD_BYTES_MAX, perMessageDeflate: false });
   server.on('listening', () => context.tell(self, { type: 'listenResult', outcome: { ok: true, value: `${listen.host}:${listen.port}` } }));
   server.on('error', (error: Error) => context.tell(self, { type: 'listenResult', outcome: { ok: false, error } }));
-  server.on('connection', (socket: WebSocket) => context.tell(self, { type: 'inbound', socket }));
+  server.on('connection', (socket: WebSocket) => {
+    // Paused until its connection actor has attached its listeners: a hello that arrived before
+    // then would otherwise be emitted to nobody, and the handshake would stall.
+    socket.pause();
+    context.tell(self, { type: 'inbound', socket });
+  });
   return server;
 }
 

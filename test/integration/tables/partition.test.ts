@@ -23,8 +23,8 @@ describe('partitions and crashes', () => {
     cluster.healLink(0, 2);
     cluster.healLink(1, 2);
     await waitFor(
-      () => {
-        const stats = [0, 1, 2].map((index) => statsOf(cluster, index).tables.test_items!);
+      async () => {
+        const stats = await Promise.all([0, 1, 2].map(async (index) => (await statsOf(cluster, index)).tables.test_items!));
         return stats.every((table) => table.items === 3 && table.merkleTodo === 0 && table.merkleDigest === stats[0]!.merkleDigest);
       },
       { what: 'both sides to converge after healing', timeoutMs: 120_000, intervalMs: 500 },
