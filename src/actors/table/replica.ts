@@ -4,7 +4,7 @@
 import { assertNever, defineActor, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
-import { encodeMerkleNode, merkleNode, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { encodeMerkleNode, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
 import { applyEntries, dataTreeName, merkleTreeName } from './storage';
 
@@ -19,7 +19,7 @@ export type ReplicaMessage =
   | { type: 'update'; entries: Buffer[]; replyTo: Ref<ReplicaUpdateReply> }
   | { type: 'get'; rowKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; start: Buffer; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
-  | { type: 'merkleNode'; prefix: Buffer; replyTo: Ref<Buffer> }
+  | { type: 'merkleNode'; prefix: Buffer; hashOnly?: boolean; replyTo: Ref<Buffer> }
   | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number> };
 
 export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode'] as const;
@@ -57,7 +57,7 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
       case 'updateDone': return onUpdateDone(message.replyTo, message.outcome, context);
       case 'get': return onGet(message.rowKey, message.replyTo, context);
       case 'range': return onRange(message, context);
-      case 'merkleNode': return onMerkleNode(message.prefix, message.replyTo, context);
+      case 'merkleNode': return onMerkleNode(message.prefix, message.hashOnly === true, message.replyTo, context);
       default: return assertNever(message);
     }
   },
@@ -82,11 +82,15 @@ function onUpdateDone(replyTo: Ref<ReplicaUpdateReply>, outcome: Outcome<number>
   context.tell(replyTo, { changed: outcome.value });
 }
 
-/** A node of this partition's Merkle trie, for a peer's anti-entropy walk. */
-function onMerkleNode(prefix: Buffer, replyTo: Ref<Buffer>, context: Context): void {
-  const { store, schema, partition } = context.components;
+/**
+ * A node of this partition's Merkle trie, for a peer's anti-entropy walk; or only its hash (8
+ * bytes), which is all a walk needs to learn that two replicas agree.
+ */
+function onMerkleNode(prefix: Buffer, hashOnly: boolean, replyTo: Ref<Buffer>, context: Context): void {
+  const { store, schema, partition, hasher } = context.components;
   if (!Buffer.isBuffer(prefix) || prefix.length > MERKLE_DEPTH_MAX) return context.replyError(replyTo, new Error('merkleNode: prefix must be at most 32 bytes'));
   const node = merkleNode(merkleNodeStore(store.tree(merkleTreeName(schema.name))), partition, prefix);
+  if (hashOnly) return context.tell(replyTo, merkleNodeHash(hasher, node));
   // On the wire an empty node is zero bytes (the stored format has no empty node).
   context.tell(replyTo, node.kind === 'empty' ? Buffer.alloc(0) : encodeMerkleNode(node));
 }

@@ -92,7 +92,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.
     state.sync = syncWorker(
-      { table: schema.name, tablePath: context.path, selfId, store, layout: () => state.layout, ask: context.ask, askTimeoutMs: replicaTimeoutMs },
+      { table: schema.name, tablePath: context.path, selfId, store, hasher, layout: () => state.layout, ask: context.ask, askTimeoutMs: replicaTimeoutMs },
       Date.now,
     );
     context.spawn(workerRunner, MERKLE_WORKER, { worker: merkleWorker(schema.name, store, hasher), idleDelayMs: MERKLE_IDLE_DELAY_MS });
