@@ -21,18 +21,8 @@ import {
   type Transaction,
 } from '../../src/storage/metadata';
 import type { SqliteMetadataStore } from '../../src/storage/metadata/sqlite';
+import { seededRandom as prng } from '../harness/prng';
 
-/** splitmix32: a small seeded PRNG, so every run sees the same data. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 16), 0x21f0aaad);
-    value = Math.imul(value ^ (value >>> 15), 0x735a2d97);
-    return ((value ^ (value >>> 15)) >>> 0) / 4294967296;
-  };
-}
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);
 const text = (value: string): Buffer => Buffer.from(value, 'utf8');

@@ -3,18 +3,8 @@
 import { computeAssignment, type Assignment } from '../../src/protocols/layout/assignment';
 import { FlowNetworkBuilder } from '../../src/protocols/layout/flow';
 import { LayoutError, PARTITION_COUNT, type NodeRole, type PartitionTable, type ZoneRedundancy } from '../../src/protocols/layout';
+import { seededRandom as prng } from '../harness/prng';
 
-/** splitmix32: a small seeded PRNG, so every run sees the same clusters. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 16), 0x21f0aaad);
-    value = Math.imul(value ^ (value >>> 15), 0x735a2d97);
-    return ((value ^ (value >>> 15)) >>> 0) / 4294967296;
-  };
-}
 
 interface Cluster {
   rf: number;

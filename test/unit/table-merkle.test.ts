@@ -26,17 +26,8 @@ import {
   type MerkleNodeStore,
   type MerkleTodoQueue,
 } from '../../src/protocols/table';
+import { seededRandom as prng } from '../harness/prng';
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 
