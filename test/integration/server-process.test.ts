@@ -3,7 +3,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, startCli } from '../harness/cli';
+import { spawn } from 'node:child_process';
+import { REPO_ROOT, runCli, startCli } from '../harness/cli';
 import { freePort } from '../harness/ports';
 import { waitFor } from '../harness/wait';
 
@@ -79,6 +80,22 @@ describe('grange server process', () => {
     expect(second.output.stdout).toMatch(/layout:\s+version 1 /); // kept, not assigned again
     second.child.kill('SIGTERM');
     await expect(second.exited).resolves.toMatchObject({ code: 0 });
+  });
+
+  it('`npm start` (the README quick start) builds and starts a ready single-node server', async () => {
+    const root = join(folder, 'npm-start');
+    // What the README's first command runs after `npm ci`; --data-root keeps it out of the repo.
+    const started = spawn('npm', ['start', '--', '--data-root', root], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    started.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => started.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /node id:\s+[0-9a-f]{64}/.test(stdout) && /layout:\s+version 1 /.test(stdout), { what: `npm start to print the node id (got: ${stdout})`, timeoutMs: 120_000, intervalMs: 200 });
+    } finally {
+      process.kill(-started.pid!, 'SIGINT'); // npm and the node it runs, as Ctrl-C would
+    }
+    await exited;
+    expect(stdout).toContain(join(root, 'meta'));
   });
 
   it('bad config: one clear line on stderr and exit code 2', async () => {
