@@ -87,3 +87,25 @@ export async function statsOf(cluster: Cluster, index: number): Promise<TableSta
   if (result.status !== 0) throw new Error(`grange stats exited ${result.status}: ${result.stderr}`);
   return JSON.parse(result.stdout) as TableStatsJson;
 }
+
+export async function rangeItems(cluster: Cluster, index: number, pk: string, options: { start?: string; end?: string; limit?: number; reverse?: boolean } = {}): Promise<TestItem[]> {
+  const client = await cluster.client(index);
+  try {
+    const rows = await client.ask<TableMessage, Buffer[]>(
+      TEST_TABLE_PATH,
+      (replyTo) => ({
+        type: 'range',
+        partitionKey: Buffer.from(pk),
+        start: options.start === undefined ? null : Buffer.from(options.start),
+        end: options.end === undefined ? null : Buffer.from(options.end),
+        limit: options.limit ?? 1000,
+        reverse: options.reverse ?? false,
+        replyTo,
+      }),
+      ASK_TIMEOUT_MS,
+    );
+    return rows.map((bytes) => decodeEntry(testItemsSchema, bytes));
+  } finally {
+    await client.close();
+  }
+}

@@ -15,6 +15,8 @@ import {
   isWriteQuorumReached,
   isWriteQuorumUnreachable,
   merkleRoot,
+  partitionKeyRange,
+  partitionOfKey,
   partitionOfRowKey,
   rowKey,
   rowKeyOf,
@@ -23,7 +25,7 @@ import {
   type Quorums,
   type TableSchema,
 } from '../../protocols/table';
-import type { ReplicaMessage, ReplicaUpdateReply } from './replica';
+import { REPLICA_RANGE_LIMIT_MAX, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
 import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage } from './replica-set';
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
 import { dataTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
@@ -44,6 +46,7 @@ export type TableWriteReply = { ok: true };
 export type TableMessage =
   | { type: 'insert'; entries: Buffer[]; replyTo: Ref<TableWriteReply> }
   | { type: 'get'; partitionKey: Buffer; sortKey: Buffer; replyTo: Ref<Buffer | null> }
+  | { type: 'range'; partitionKey: Buffer; start: Buffer | null; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
   | { type: 'layoutChanged'; history: LayoutHistory }
   | { type: 'stats'; replyTo: Ref<TableStats> }
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
@@ -56,7 +59,7 @@ export interface TableStats {
   sync: SyncStatus;
 }
 
-export const TABLE_REMOTE_TYPES = ['insert', 'get', 'stats'] as const;
+export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'stats'] as const;
 
 export interface TableComponents {
   schema: TableSchema<unknown>;
@@ -105,6 +108,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     switch (message.type) {
       case 'insert': return onInsert(message.entries, message.replyTo, context);
       case 'get': return onGet(message.partitionKey, message.sortKey, message.replyTo, context);
+      case 'range': return onRange(message, context);
       case 'layoutChanged': return onLayoutChanged(message.history, context);
       case 'stats': return context.tell(message.replyTo, tableStats(context));
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
@@ -274,4 +278,81 @@ function mergeAndRepair(partition: number, replies: Map<string, Buffer | null>, 
     repair.catch((error) => context.log.debug('read repair failed', { node: nodeId.slice(0, 16), error: errorMessage(error) }));
   }
   return mergedBytes;
+}
+
+// ---- range reads -------------------------------------------------------------------------------
+
+/**
+ * Rows of one partition key, sort keys in [start, end), at most `limit`, in either direction.
+ * Each replica returns the first `limit` rows it has; the merge of R such lists, cut at `limit`,
+ * is exact, since every acknowledged row is on at least one of any R replicas.
+ * (Range reads do not repair replicas yet; anti-entropy does.)
+ */
+function onRange(message: Extract<TableMessage, { type: 'range' }>, context: Context): void {
+  const { partitionKey, replyTo } = message;
+  if (!Buffer.isBuffer(partitionKey)) return context.replyError(replyTo, new Error('range: partitionKey must be bytes'));
+  const limit = Math.max(1, Math.min(REPLICA_RANGE_LIMIT_MAX, Math.floor(Number(message.limit) || REPLICA_RANGE_LIMIT_MAX)));
+  const bounds = partitionKeyRange(partitionKey);
+  const start = Buffer.isBuffer(message.start) ? Buffer.concat([bounds.start, message.start]) : bounds.start;
+  const end = Buffer.isBuffer(message.end) ? Buffer.concat([bounds.start, message.end]) : bounds.end;
+  const partition = partitionOfKey(partitionKey);
+  context.state.reads++;
+  const rows = readRange(partition, { start, end, limit, reverse: message.reverse === true }, context);
+  context.pipeToSelf(rows, (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+}
+
+interface RowRange {
+  start: Buffer;
+  end: Buffer | null;
+  limit: number;
+  reverse: boolean;
+}
+
+function readRange(partition: number, range: RowRange, context: Context): Promise<Buffer[]> {
+  const readSet = context.state.layout.readNodes(partition);
+  const read = context.components.quorums.read;
+  if (readSet.length === 0) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
+  return new Promise((resolve, reject) => {
+    const replies = new Map<string, Buffer[]>();
+    const failed = new Set<string>();
+    let settled = false;
+    for (const nodeId of readSet) {
+      const answer = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<Buffer[]>) => ({ type: 'range' as const, ...range, replyTo }), context.components.replicaTimeoutMs);
+      answer.then(
+        (rows) => {
+          if (settled) return;
+          replies.set(nodeId, rows);
+          if (!isReadQuorumReached(readSet, new Set(replies.keys()), read)) return;
+          settled = true;
+          try {
+            resolve(mergeRanges([...replies.values()], range, context.components.schema));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error) => {
+          failed.add(nodeId);
+          if (!settled && isReadQuorumUnreachable(readSet, failed, read)) {
+            settled = true;
+            reject(new QuorumError(`read quorum (${read}) not reached for partition ${partition}: ${errorMessage(error)}`));
+          }
+        },
+      );
+    }
+  });
+}
+
+function mergeRanges(lists: Buffer[][], range: RowRange, schema: TableSchema<unknown>): Buffer[] {
+  const merged = new Map<string, { key: Buffer; entry: unknown }>();
+  for (const rows of lists) {
+    for (const bytes of rows) {
+      const entry = decodeEntry(schema, bytes);
+      const key = rowKey(schema, entry);
+      const id = key.toString('hex');
+      const existing = merged.get(id);
+      merged.set(id, { key, entry: existing ? schema.merge(existing.entry, entry) : entry });
+    }
+  }
+  const ordered = [...merged.values()].sort((a, b) => Buffer.compare(a.key, b.key) * (range.reverse ? -1 : 1));
+  return ordered.slice(0, range.limit).map((row) => encodeEntry(schema, row.entry));
 }

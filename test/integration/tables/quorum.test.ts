@@ -1,6 +1,6 @@
 // Quorum writes and reads on real node processes, with the test table: RF = 3, one node down,
 // read-after-write from every live node; a write with two nodes down fails with a quorum error.
-import { startTableCluster, insertItems, readItem, testItem } from '../../harness/tables';
+import { startTableCluster, insertItems, rangeItems, readItem, testItem } from '../../harness/tables';
 import type { Cluster } from '../../harness/cluster';
 
 jest.setTimeout(180_000);
@@ -27,6 +27,13 @@ describe('table quorums', () => {
         expect(read?.value.value).toBe(item.value.value);
       }
     }
+    // Range reads merge the replicas' rows of one partition key, in sort key order, either way.
+    const bucketOne = items.filter((item) => item.pk === 'bucket-1').map((item) => item.sk).sort();
+    expect((await rangeItems(cluster, 1, 'bucket-1')).map((item) => item.sk)).toEqual(bucketOne);
+    expect((await rangeItems(cluster, 0, 'bucket-1', { limit: 2 })).map((item) => item.sk)).toEqual(bucketOne.slice(0, 2));
+    expect((await rangeItems(cluster, 0, 'bucket-1', { reverse: true, limit: 1 })).map((item) => item.sk)).toEqual(bucketOne.slice(-1));
+    expect((await rangeItems(cluster, 0, 'bucket-1', { start: bucketOne[1], end: bucketOne[3] })).map((item) => item.sk)).toEqual(bucketOne.slice(1, 3));
+
     // A later write wins over an earlier one, read through the other node.
     await insertItems(cluster, 1, [testItem('bucket-a', 'key-1', 'two', 5000)]);
     expect((await readItem(cluster, 0, 'bucket-a', 'key-1'))?.value.value).toBe('two');
