@@ -231,26 +231,32 @@ function onGet(partitionKey: Buffer, sortKey: Buffer, replyTo: Ref<Buffer | null
 
 /** Asks every node of the read set; merges the first R answers; repairs those that were stale. */
 function readRow(partition: number, key: Buffer, context: Context): Promise<Buffer | null> {
+  const replies = quorumRead(partition, context, (replica) =>
+    context.ask(replica, (replyTo: Ref<Buffer | null>) => ({ type: 'get' as const, rowKey: key, replyTo }), context.components.replicaTimeoutMs),
+  );
+  return replies.then((answers) => mergeAndRepair(partition, answers, context));
+}
+
+/**
+ * Sends one request to every node of the partition's read set and resolves with the first R
+ * answers by node id; rejects with QuorumError once R can no longer be reached.
+ */
+function quorumRead<T>(partition: number, context: Context, request: (replica: Ref<ReplicaMessage>) => Promise<T>): Promise<Map<string, T>> {
   const readSet = context.state.layout.readNodes(partition);
   const read = context.components.quorums.read;
   if (readSet.length === 0) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
   return new Promise((resolve, reject) => {
-    const replies = new Map<string, Buffer | null>();
+    const replies = new Map<string, T>();
     const failed = new Set<string>();
     let settled = false;
     for (const nodeId of readSet) {
-      const answer = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<Buffer | null>) => ({ type: 'get' as const, rowKey: key, replyTo }), context.components.replicaTimeoutMs);
-      answer.then(
-        (bytes) => {
+      request(replicaRef(context, nodeId, partition)).then(
+        (answer) => {
           if (settled) return;
-          replies.set(nodeId, bytes);
+          replies.set(nodeId, answer);
           if (!isReadQuorumReached(readSet, new Set(replies.keys()), read)) return;
           settled = true;
-          try {
-            resolve(mergeAndRepair(partition, replies, context));
-          } catch (error) {
-            reject(error);
-          }
+          resolve(replies);
         },
         (error) => {
           failed.add(nodeId);
@@ -309,37 +315,10 @@ interface RowRange {
 }
 
 function readRange(partition: number, range: RowRange, context: Context): Promise<Buffer[]> {
-  const readSet = context.state.layout.readNodes(partition);
-  const read = context.components.quorums.read;
-  if (readSet.length === 0) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
-  return new Promise((resolve, reject) => {
-    const replies = new Map<string, Buffer[]>();
-    const failed = new Set<string>();
-    let settled = false;
-    for (const nodeId of readSet) {
-      const answer = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<Buffer[]>) => ({ type: 'range' as const, ...range, replyTo }), context.components.replicaTimeoutMs);
-      answer.then(
-        (rows) => {
-          if (settled) return;
-          replies.set(nodeId, rows);
-          if (!isReadQuorumReached(readSet, new Set(replies.keys()), read)) return;
-          settled = true;
-          try {
-            resolve(mergeRanges([...replies.values()], range, context.components.schema));
-          } catch (error) {
-            reject(error);
-          }
-        },
-        (error) => {
-          failed.add(nodeId);
-          if (!settled && isReadQuorumUnreachable(readSet, failed, read)) {
-            settled = true;
-            reject(new QuorumError(`read quorum (${read}) not reached for partition ${partition}: ${errorMessage(error)}`));
-          }
-        },
-      );
-    }
-  });
+  const replies = quorumRead(partition, context, (replica) =>
+    context.ask(replica, (replyTo: Ref<Buffer[]>) => ({ type: 'range' as const, ...range, replyTo }), context.components.replicaTimeoutMs),
+  );
+  return replies.then((answers) => mergeRanges([...answers.values()], range, context.components.schema));
 }
 
 function mergeRanges(lists: Buffer[][], range: RowRange, schema: TableSchema<unknown>): Buffer[] {
