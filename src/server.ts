@@ -37,8 +37,6 @@ export interface StartNodeOptions {
   dialAddress?: (addr: string) => string;
   /** Test hook: serve the test table (src/protocols/table/schemas/test-items.ts). */
   testTables?: boolean;
-  /** Anti-entropy round interval (tests shorten it). */
-  tableSyncIntervalMs?: number;
 }
 
 export class NodeStartError extends Error {
@@ -49,8 +47,6 @@ const LISTEN_WAIT_MS = 10_000;
 const PING_TIMEOUT_DEFAULT_MS = 5_000;
 const LAYOUT_PULL_TIMEOUT_MS = 10_000;
 const REPLICA_TIMEOUT_DEFAULT_MS = 30_000;
-/** Anti-entropy round interval, as Garage's (10 minutes); layout changes start a round at once. */
-const TABLE_SYNC_INTERVAL_DEFAULT_MS = 10 * 60_000;
 const METADATA_DB_FILE = 'db.sqlite';
 
 /**
@@ -128,6 +124,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       nowMs,
     },
     tables: {
+      layout: { path: NODE_PATHS.layout },
+      drainTimeoutMs: 4 * (config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS),
       tables: tableSchemas(options.testTables === true).map((schema) => ({
         schema,
         store,
@@ -136,7 +134,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         quorums: tableQuorums,
         initialLayout: layout,
         replicaTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
-        syncIntervalMs: options.tableSyncIntervalMs ?? TABLE_SYNC_INTERVAL_DEFAULT_MS,
+        syncIntervalMs: config.tableSyncInterval,
+        gcDelayMs: config.tableTombstoneGcDelay,
       })),
     },
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },

@@ -61,13 +61,11 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
     if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
     const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
     const testTables = process.env.GRANGE_TEST_TABLES === '1';
-    const syncInterval = Number(process.env.GRANGE_TEST_SYNC_INTERVAL_MS);
     const node = await startNode({
       config,
       logger,
       testTables,
       ...(dialAddress ? { dialAddress } : {}),
-      ...(syncInterval > 0 ? { tableSyncIntervalMs: syncInterval } : {}),
     });
     const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
     process.stdout.write(

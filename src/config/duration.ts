@@ -43,3 +43,20 @@ export function parseDurationMs(text: string): number {
   if (terms === 0) throw new DurationError(`duration ${shown} is empty; ${DURATION_HELP}`);
   return Math.floor(totalMs);
 }
+
+/**
+ * A duration for messages: seconds below an hour, hours below two days, then days; fractions of
+ * a unit are shown as the smaller unit's count ("90 seconds", never "1.5 minutes").
+ */
+export function formatDurationMs(milliseconds: number): string {
+  const [unitMs, unit] = displayUnit(milliseconds);
+  const count = milliseconds / unitMs;
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+function displayUnit(milliseconds: number): [number, string] {
+  if (milliseconds >= 2 * DAY_MS && milliseconds % DAY_MS === 0) return [DAY_MS, 'day'];
+  if (milliseconds >= HOUR_MS && milliseconds % HOUR_MS === 0) return [HOUR_MS, 'hour'];
+  if (milliseconds % SECOND_MS === 0) return [SECOND_MS, 'second'];
+  return [1, 'millisecond'];
+}

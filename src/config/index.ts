@@ -4,7 +4,7 @@ export { loadConfigFile, parseConfigText } from './load';
 export { renderSingleNodeConfig, type SingleNodeConfigInit } from './render';
 export { ConfigError, type ConfigErrorKind } from './errors';
 export { parseSize, formatSize, SizeError } from './size';
-export { parseDurationMs, DurationError } from './duration';
+export { parseDurationMs, formatDurationMs, DurationError } from './duration';
 export {
   parseHostPort,
   parseListenAddress,

@@ -47,6 +47,18 @@ export const RPC_TIMEOUT_MS_MAX = 10 * 60 * 1000;
 // A metadata snapshot copies the whole database: more often than once a minute is a mistake.
 export const SNAPSHOT_INTERVAL_MS_MIN = 60 * 1000;
 
+// Metadata tables. Anti-entropy rounds (table_sync_interval): Garage's 10 minutes by default; more
+// often than once a second is a busy loop, and a day is as long as one timer can safely wait.
+export const TABLE_SYNC_INTERVAL_DEFAULT_MS = 10 * 60 * 1000;
+export const TABLE_SYNC_INTERVAL_MS_MIN = 1000;
+export const TABLE_SYNC_INTERVAL_MS_MAX = 24 * 3600 * 1000;
+// Tombstone GC delay (table_tombstone_gc_delay): Garage's 24 hours. It must outlast any write still
+// in flight and the hand-off of a retired layout version, or a collected tombstone could let an
+// older value come back; seconds are for tests only. A year is far beyond any use.
+export const TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS = 24 * 3600 * 1000;
+export const TABLE_TOMBSTONE_GC_DELAY_MS_MIN = 1000;
+export const TABLE_TOMBSTONE_GC_DELAY_MS_MAX = 365 * 24 * 3600 * 1000;
+
 // Sizes are JavaScript numbers: stay where every integer is exact.
 export const SIZE_BYTES_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -79,3 +91,13 @@ assertLimit(
 );
 assertLimit(REPLICATION_FACTOR_MIN >= 1 && REPLICATION_FACTOR_MIN <= REPLICATION_FACTOR_MAX, 'replication range');
 assertLimit(RPC_TIMEOUT_MS_MIN <= RPC_TIMEOUT_MS_MAX, 'RPC_TIMEOUT_MS_MIN <= RPC_TIMEOUT_MS_MAX');
+assertLimit(
+  TABLE_SYNC_INTERVAL_MS_MIN <= TABLE_SYNC_INTERVAL_DEFAULT_MS && TABLE_SYNC_INTERVAL_DEFAULT_MS <= TABLE_SYNC_INTERVAL_MS_MAX,
+  'TABLE_SYNC_INTERVAL_DEFAULT_MS within its range',
+);
+assertLimit(
+  TABLE_TOMBSTONE_GC_DELAY_MS_MIN <= TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS && TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS <= TABLE_TOMBSTONE_GC_DELAY_MS_MAX,
+  'TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS within its range',
+);
+// Node.js timers wait at most 2^31 - 1 ms; a longer sync interval would fire at once.
+assertLimit(TABLE_SYNC_INTERVAL_MS_MAX < 2 ** 31, 'TABLE_SYNC_INTERVAL_MS_MAX fits in one timer');

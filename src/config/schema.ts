@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 import { parseBootstrapPeer, parseHostPort, parseListenAddress, type ListenAddress } from './address';
-import { parseDurationMs } from './duration';
+import { formatDurationMs, parseDurationMs } from './duration';
 import {
   BLOCK_CONCURRENCY_MAX,
   BLOCK_RAM_BUFFER_MAX_DEFAULT_BYTES,
@@ -26,6 +26,12 @@ import {
   S3_REGION_DEFAULT,
   SIZE_BYTES_MAX,
   SNAPSHOT_INTERVAL_MS_MIN,
+  TABLE_SYNC_INTERVAL_DEFAULT_MS,
+  TABLE_SYNC_INTERVAL_MS_MAX,
+  TABLE_SYNC_INTERVAL_MS_MIN,
+  TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS,
+  TABLE_TOMBSTONE_GC_DELAY_MS_MAX,
+  TABLE_TOMBSTONE_GC_DELAY_MS_MIN,
 } from './limits';
 import { Secret, type SecretsInConfig } from './secrets';
 import { formatSize, parseSize } from './size';
@@ -78,11 +84,17 @@ const hostPortField = (allowZero: boolean) =>
 const listenField = parsedField(z.string(), parseListenAddress).describe('an address "host:port" or a Unix socket path');
 const peerField = parsedField(z.string(), parseBootstrapPeer).describe('a peer "<node id>@host:port" or "host:port"');
 
-const durationField = parsedField(z.string(), (text) => {
-  const milliseconds = parseDurationMs(text);
-  if (milliseconds < SNAPSHOT_INTERVAL_MS_MIN) throw new Error(`must be at least ${SNAPSHOT_INTERVAL_MS_MIN / 1000} seconds`);
-  return milliseconds;
-}).describe('a duration such as "6h"');
+/** A duration in milliseconds, at least `minMs` and, when given, at most `maxMs`. */
+function durationField(minMs: number, maxMs?: number) {
+  return parsedField(z.string(), (text) => {
+    const milliseconds = parseDurationMs(text);
+    if (maxMs === undefined && milliseconds < minMs) throw new Error(`must be at least ${formatDurationMs(minMs)}`);
+    if (maxMs !== undefined && (milliseconds < minMs || milliseconds > maxMs)) {
+      throw new Error(`must be from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}, found ${formatDurationMs(milliseconds)}`);
+    }
+    return milliseconds;
+  }).describe('a duration such as "6h"');
+}
 
 function parseCompressionLevel(value: number | string): number | 'none' {
   // Garage compares "none" without regard to case.
@@ -201,7 +213,10 @@ const rootTable = z
     disable_scrub: z.boolean().default(false),
     use_local_tz: z.boolean().default(false),
     metadata_snapshots_dir: pathField.optional(),
-    metadata_auto_snapshot_interval: durationField.optional(),
+    metadata_auto_snapshot_interval: durationField(SNAPSHOT_INTERVAL_MS_MIN).optional(),
+    // Grange's own keys (Garage hard-codes both).
+    table_sync_interval: durationField(TABLE_SYNC_INTERVAL_MS_MIN, TABLE_SYNC_INTERVAL_MS_MAX).optional(),
+    table_tombstone_gc_delay: durationField(TABLE_TOMBSTONE_GC_DELAY_MS_MIN, TABLE_TOMBSTONE_GC_DELAY_MS_MAX).optional(),
 
     replication_factor: integerField(REPLICATION_FACTOR_MIN, REPLICATION_FACTOR_MAX).optional(),
     consistency_mode: z.enum(['consistent', 'degraded', 'dangerous']).optional(),
@@ -415,6 +430,8 @@ function storageOf(raw: RootTable, dataDir: DataDirectory[]) {
     blockMaxConcurrentReads: raw.block_max_concurrent_reads,
     blockMaxConcurrentWritesPerRequest: raw.block_max_concurrent_writes_per_request,
     compressionLevel: raw.compression_level,
+    tableSyncInterval: raw.table_sync_interval ?? TABLE_SYNC_INTERVAL_DEFAULT_MS,
+    tableTombstoneGcDelay: raw.table_tombstone_gc_delay ?? TABLE_TOMBSTONE_GC_DELAY_DEFAULT_MS,
   } satisfies Partial<ConfigFile>;
 }
 

@@ -83,6 +83,14 @@ export interface GrangeConfig {
   replicationFactor: number;
   consistencyMode: ConsistencyMode;
 
+  /** Milliseconds between Merkle anti-entropy rounds of every table (table_sync_interval; Grange's own key). */
+  tableSyncInterval: number;
+  /**
+   * Milliseconds a tombstone is kept before it is garbage-collected, which also waits until every
+   * replica holds it (table_tombstone_gc_delay; Grange's own key).
+   */
+  tableTombstoneGcDelay: number;
+
   /** Bytes. */
   blockSize: number;
   /** Bytes. */

@@ -179,6 +179,12 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
+    // Debugging aid: GRANGE_TEST_LOG_DIR=/some/dir keeps every node's stderr there.
+    const logDir = process.env.GRANGE_TEST_LOG_DIR;
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      for (const node of this.nodes) if (node.process) writeFileSync(join(logDir, `node${node.index + 1}.log`), node.process.output.stderr);
+    }
     await Promise.all(
       this.nodes.map(async (node) => {
         if (!node.process) return;

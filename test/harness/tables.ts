@@ -3,7 +3,9 @@
 import type { LayoutMessage, LayoutReply } from '../../src/actors/cluster/layout';
 import type { TableMessage, TableWriteReply } from '../../src/actors/table/table';
 import { LayoutHistory } from '../../src/protocols/layout';
-import { crdt, decodeEntry, encodeEntry } from '../../src/protocols/table';
+import { crdt, decodeEntry, encodeEntry, partitionOfKey } from '../../src/protocols/table';
+import { replicaPath } from '../../src/actors/table/replica-set';
+import type { ReplicaMessage, ReplicaUpdateReply } from '../../src/actors/table/replica';
 import type { Ref } from '../../src/actors/runtime';
 import { testItemsSchema, type TestItem } from '../../src/protocols/table/schemas/test-items';
 import { runCliAsync } from './cli';
@@ -34,17 +36,55 @@ async function askLayout(cluster: Cluster, index: number, makeMessage: (replyTo:
   }
 }
 
-/** N nodes serving the test table, each in its own zone, layout version 1 applied everywhere. */
-export async function startTableCluster(size: number, options: { proxied?: boolean; syncIntervalMs?: number; extraConfig?: string } = {}): Promise<Cluster> {
-  const env: NodeJS.ProcessEnv = { GRANGE_TEST_TABLES: '1', ...(options.syncIntervalMs ? { GRANGE_TEST_SYNC_INTERVAL_MS: String(options.syncIntervalMs) } : {}) };
-  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}), ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}) });
-  await cluster.waitForMesh();
-  for (const node of cluster.nodes) {
-    await askLayout(cluster, 0, (replyTo) => ({ type: 'stageRole', nodeId: node.nodeId, role: { zone: `zone${node.index}`, capacity: 1e12, tags: [] }, replyTo }));
+/** Stages a storage role (its own zone) for each node given, or its removal (role null). */
+export async function stageRoles(cluster: Cluster, changes: { index: number; remove?: boolean }[]): Promise<void> {
+  for (const { index, remove } of changes) {
+    const nodeId = cluster.nodes[index]!.nodeId;
+    const role = remove ? null : { zone: `zone${index}`, capacity: 1e12, tags: [] };
+    await askLayout(cluster, 0, (replyTo) => ({ type: 'stageRole', nodeId, role, replyTo }));
   }
-  await askLayout(cluster, 0, (replyTo) => ({ type: 'apply', version: 1, replyTo }));
-  for (const node of cluster.nodes) {
-    await waitFor(async () => (await layoutOf(cluster, node.index)).current.version === 1, { what: `node ${node.index + 1} to reach layout version 1` });
+}
+
+/** Applies the staged changes as `version` (through node 1). */
+export async function applyLayout(cluster: Cluster, version: number): Promise<void> {
+  await askLayout(cluster, 0, (replyTo) => ({ type: 'apply', version, replyTo }));
+}
+
+export interface TableClusterOptions {
+  proxied?: boolean;
+  /** table_sync_interval (default: the node's, 10 minutes). */
+  syncIntervalMs?: number;
+  /** table_tombstone_gc_delay (default: the node's, 24 hours). */
+  gcDelayMs?: number;
+  /** Extra TOML lines (top-level keys first, then any tables). */
+  extraConfig?: string;
+  layoutNodes?: number;
+}
+
+/**
+ * N nodes serving the test table, each in its own zone, layout version 1 applied everywhere. With
+ * `layoutNodes`, only the first that many get a role (the others join a later version).
+ */
+export async function startTableCluster(size: number, options: TableClusterOptions = {}): Promise<Cluster> {
+  const env: NodeJS.ProcessEnv = { GRANGE_TEST_TABLES: '1' };
+  const extraConfig = [
+    options.syncIntervalMs ? `table_sync_interval = "${options.syncIntervalMs}ms"` : '',
+    options.gcDelayMs ? `table_tombstone_gc_delay = "${options.gcDelayMs}ms"` : '',
+    options.extraConfig ?? '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}), ...(extraConfig ? { extraConfig } : {}) });
+  try {
+    await cluster.waitForMesh();
+    await stageRoles(cluster, cluster.nodes.slice(0, options.layoutNodes ?? size).map((node) => ({ index: node.index })));
+    await applyLayout(cluster, 1);
+    for (const node of cluster.nodes) {
+      await waitFor(async () => (await layoutOf(cluster, node.index)).current.version === 1, { what: `node ${node.index + 1} to reach layout version 1` });
+    }
+  } catch (error) {
+    await cluster.stop();
+    throw error;
   }
   return cluster;
 }
@@ -63,6 +103,25 @@ export async function insertItems(cluster: Cluster, index: number, items: TestIt
   }
 }
 
+/**
+ * Writes items straight into the replicas of the given nodes, bypassing the coordinator: what a
+ * quorum write leaves behind when the other replicas were slow or down.
+ */
+export async function writeToReplicas(cluster: Cluster, indexes: number[], items: TestItem[]): Promise<void> {
+  for (const index of indexes) {
+    const client = await cluster.client(index);
+    try {
+      for (const item of items) {
+        const path = replicaPath(TEST_TABLE_PATH, partitionOfKey(Buffer.from(item.pk)));
+        const entries = [encodeEntry(testItemsSchema, item)];
+        await client.ask<ReplicaMessage, ReplicaUpdateReply>(path, (replyTo) => ({ type: 'update', entries, replyTo }), ASK_TIMEOUT_MS);
+      }
+    } finally {
+      await client.close();
+    }
+  }
+}
+
 export async function readItem(cluster: Cluster, index: number, pk: string, sk: string): Promise<TestItem | null> {
   const client = await cluster.client(index);
   try {
@@ -78,7 +137,7 @@ export async function readItem(cluster: Cluster, index: number, pk: string, sk: 
 }
 
 export interface TableStatsJson {
-  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number; sync: { rowsPushed: number } }>;
+  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number; sync: { rowsPushed: number; rowsPulled: number; rowsHandedOff: number } }>;
 }
 
 /** `grange stats --json` of one node, through the real CLI. */

@@ -106,6 +106,8 @@ describe('a good config file', () => {
     'metadata_auto_snapshot_interval = "6h"',
     'replication_factor = 3',
     'consistency_mode = "degraded"',
+    'table_sync_interval = "30s"',
+    'table_tombstone_gc_delay = "2 days"',
     'block_size = "10MiB"',
     'block_ram_buffer_max = "512MiB"',
     'block_max_concurrent_reads = 16',
@@ -163,6 +165,8 @@ describe('a good config file', () => {
       metadataAutoSnapshotInterval: 6 * 3600 * 1000,
       replicationFactor: 3,
       consistencyMode: 'degraded',
+      tableSyncInterval: 30_000,
+      tableTombstoneGcDelay: 2 * 86_400_000,
       blockSize: 10 * 1024 * 1024,
       blockRamBufferMax: 512 * 1024 * 1024,
       blockMaxConcurrentReads: 16,
@@ -199,6 +203,8 @@ describe('a good config file', () => {
       dataFsync: false,
       disableScrub: false,
       consistencyMode: 'consistent',
+      tableSyncInterval: 10 * 60_000,
+      tableTombstoneGcDelay: 24 * 3600_000,
       blockSize: 1024 * 1024,
       blockRamBufferMax: 256 * 1024 * 1024,
       compressionLevel: 1,
@@ -434,6 +440,18 @@ describe('one clear line for each kind of mistake', () => {
     it('snapshot interval', () => {
       expectProblem(() => parse(minimal('metadata_auto_snapshot_interval = "often"')), 'invalid-value', /invalid value for "metadata_auto_snapshot_interval": "often" is not a duration/);
       expectProblem(() => parse(minimal('metadata_auto_snapshot_interval = "10s"')), 'invalid-value', /must be at least 60 seconds$/);
+    });
+
+    it('table sync interval and tombstone GC delay outside their ranges', () => {
+      expectProblem(() => parse(minimal('table_sync_interval = "500ms"')), 'invalid-value', /invalid value for "table_sync_interval": must be from 1 second to 24 hours, found 500 milliseconds$/);
+      expectProblem(() => parse(minimal('table_sync_interval = "2d"')), 'invalid-value', /"table_sync_interval": must be from 1 second to 24 hours, found 2 days$/);
+      expectProblem(() => parse(minimal('table_tombstone_gc_delay = "soon"')), 'invalid-value', /"table_tombstone_gc_delay": "soon" is not a duration/);
+      expectProblem(() => parse(minimal('table_tombstone_gc_delay = "0s"')), 'invalid-value', /"table_tombstone_gc_delay": must be from 1 second to 365 days, found 0 seconds$/);
+      expectProblem(() => parse(minimal('table_tombstone_gc_delay = 3600')), 'wrong-type', /table_tombstone_gc_delay.*expected a duration such as "6h"/);
+    });
+
+    it('accepts a short sync interval and GC delay, as tests use', () => {
+      expect(parse(minimal('table_sync_interval = "1000ms"\ntable_tombstone_gc_delay = "1500ms"'))).toMatchObject({ tableSyncInterval: 1000, tableTombstoneGcDelay: 1500 });
     });
   });
 

@@ -4,6 +4,8 @@
 import {
   decodeMerkleNode,
   diffPlan,
+  exchangePlan,
+  merkleLeavesUnder,
   EMPTY_MERKLE_NODE,
   EMPTY_NODE_HASH,
   encodeMerkleNode,
@@ -269,6 +271,67 @@ function pushWalk(local: MemoryNodeStore, remote: MemoryNodeStore): { sent: stri
   }
   return { sent: sent.sort(), remoteAsks };
 }
+
+/** A syncer's two-way walk: rows pushed to and pulled from `remote`, and remote nodes asked for. */
+function exchangeWalk(local: MemoryNodeStore, remote: MemoryNodeStore): { sent: string[]; pulled: string[]; remoteAsks: number } {
+  const sent: string[] = [];
+  const pulled: string[] = [];
+  let remoteAsks = 0;
+  const stack: DescendStep[] = [{ prefix: MERKLE_ROOT_PREFIX, local: null, remote: null }];
+  while (stack.length > 0) {
+    const step = stack.pop()!;
+    const localNode = step.local ?? merkleNode(local, PARTITION, step.prefix);
+    let remoteNode = step.remote;
+    if (remoteNode === null) {
+      remoteAsks += 1;
+      const found = merkleNode(remote, PARTITION, step.prefix);
+      remoteNode = found.kind === 'empty' ? found : decodeMerkleNode(encodeMerkleNode(found));
+    }
+    const plan = exchangePlan(step.prefix, localNode, remoteNode);
+    sent.push(...plan.send.map((key) => key.toString('hex')));
+    pulled.push(...plan.pull.map((key) => key.toString('hex')));
+    stack.push(...plan.descend);
+  }
+  return { sent: sent.sort(), pulled: pulled.sort(), remoteAsks };
+}
+
+describe('Merkle exchange (push and pull in one walk)', () => {
+  it('pushes exactly what the peer lacks or holds differently, and pulls exactly what this side does', () => {
+    const random = prng(0x5eed10);
+    for (let run = 0; run < 30; run += 1) {
+      const base = randomContent(random, Math.floor(random() * 400));
+      const [left, right] = [new Map(base), new Map(base)];
+      for (let index = 0; index < Math.floor(random() * 12); index += 1) {
+        const side = random() < 0.5 ? left : right;
+        side.set(randomRowKey(random).toString('hex'), randomHash(random));
+        const existing = [...base.keys()][index];
+        if (existing !== undefined && random() < 0.5) side.set(existing, randomHash(random));
+      }
+      const differing = [...new Set([...left.keys(), ...right.keys()])].filter((key) => !left.get(key)?.equals(right.get(key) ?? Buffer.alloc(0)));
+      const walk = exchangeWalk(build(left, random), build(right, random));
+      expect(walk.sent).toEqual(differing.filter((key) => left.has(key)).sort());
+      expect(walk.pulled).toEqual(differing.filter((key) => right.has(key)).sort());
+    }
+  });
+
+  it('pulls everything into an empty trie', () => {
+    const content = randomContent(prng(0x5eed11), 100);
+    const walk = exchangeWalk(new MemoryNodeStore(), build(content));
+    expect(walk.sent).toEqual([]);
+    expect(walk.pulled).toEqual([...content.keys()].sort());
+  });
+
+  it('lists the row keys under a prefix, stopping at a limit', () => {
+    const content = randomContent(prng(0x5eed12), 300);
+    const store = build(content);
+    const all = merkleLeavesUnder(store, PARTITION, MERKLE_ROOT_PREFIX, 1000);
+    expect(all.complete).toBe(true);
+    expect(all.rowKeys.map((key) => key.toString('hex')).sort()).toEqual([...content.keys()].sort());
+    const some = merkleLeavesUnder(store, PARTITION, MERKLE_ROOT_PREFIX, 10);
+    expect(some).toMatchObject({ complete: false });
+    expect(some.rowKeys).toHaveLength(10);
+  });
+});
 
 describe('Merkle diff', () => {
   it('finds exactly the k rows that differ between two tries, in each direction', () => {

@@ -23,9 +23,20 @@ export type LayoutMessage =
   | { type: 'revert'; replyTo: Ref<LayoutReply> }
   // From membership:
   | { type: 'peerDigest'; peerId: string; digest: string }
+  // From the tables actor: writes begun under older versions are done; what all tables synced.
+  | { type: 'writesDrained'; version: number }
+  | { type: 'tablesSynced'; version: number }
   // Internal:
+  | { type: 'retryDrain' }
   | { type: 'pulled'; peerId: string; outcome: Outcome<LayoutReply> }
   | { type: 'persisted'; outcome: Outcome<void> };
+
+/** What the layout actor tells the tables actor. */
+export type LayoutTablesMessage = { type: 'layoutChanged'; history: LayoutHistory } | { type: 'drainWrites'; version: number } | { type: 'reportSync' };
+
+/** A drain that got no answer (a table failed it) is asked for again after this long. */
+const DRAIN_RETRY_MS = 60_000;
+const DRAIN_RETRY_TIMER = 'drain-retry';
 
 export const LAYOUT_REMOTE_TYPES = ['getLayout', 'stageRole', 'stageParameters', 'apply', 'revert'] as const;
 
@@ -35,8 +46,12 @@ export interface LayoutComponents {
   persist: (encoded: Buffer) => Promise<void>;
   /** Told of every change, so that gossip carries the new digest. */
   membership: Ref<{ type: 'layoutChanged'; summary: LayoutSummary }>;
-  /** Told of every change, so that tables place their replicas by it. */
-  tables: Ref<{ type: 'layoutChanged'; history: LayoutHistory }> | null;
+  /**
+   * Told of every change, so that tables place their replicas by it; asked to drain writes before
+   * this node acknowledges a version. Null: a node without tables, which acknowledges and reports
+   * sync at once (it holds nothing).
+   */
+  tables: Ref<LayoutTablesMessage> | null;
   pullTimeoutMs: number;
   nowMs: () => number;
 }
@@ -48,6 +63,10 @@ interface LayoutState {
   persistInFlight: boolean;
   persistAgain: boolean;
   merges: number;
+  /** The version whose drain was asked of the tables (0: none). */
+  drainAsked: number;
+  /** The newest version every table on this node has synced. */
+  tablesSynced: number;
 }
 
 type Context = ActorContext<LayoutMessage, LayoutState, LayoutComponents>;
@@ -58,8 +77,11 @@ export const layoutActor = defineActor<LayoutMessage, LayoutState, LayoutCompone
   supervision: restartWithBackoff(),
   init(context) {
     const history = context.components.initial;
-    const state: LayoutState = { history, digest: history.digest(), pullsInFlight: new Set(), persistInFlight: false, persistAgain: false, merges: 0 };
+    const state: LayoutState = { history, digest: history.digest(), pullsInFlight: new Set(), persistInFlight: false, persistAgain: false, merges: 0, drainAsked: 0, tablesSynced: 0 };
     context.tell(context.components.membership, { type: 'layoutChanged', summary: summarize(context.components.selfId, history, state.digest) });
+    // After a restart: the tables say again what they synced, and trackers move on from there.
+    if (context.components.tables) context.tell(context.components.tables, { type: 'reportSync' });
+    context.tell(context.self, { type: 'retryDrain' });
     return state;
   },
   handle(message, context) {
@@ -70,6 +92,13 @@ export const layoutActor = defineActor<LayoutMessage, LayoutState, LayoutCompone
       case 'apply': return edit(context, message.replyTo, (history, edit) => history.apply(message.version, edit).history);
       case 'revert': return edit(context, message.replyTo, (history, edit) => history.revert(edit));
       case 'peerDigest': return onPeerDigest(message.peerId, message.digest, context);
+      case 'writesDrained': return onWritesDrained(message.version, context);
+      case 'tablesSynced':
+        context.state.tablesSynced = Math.max(context.state.tablesSynced, message.version);
+        return adopt(context.state.history, context);
+      case 'retryDrain':
+        context.state.drainAsked = 0;
+        return adopt(context.state.history, context);
       case 'pulled': return onPulled(message.peerId, message.outcome, context);
       case 'persisted': return onPersisted(message.outcome, context);
       default: return assertNever(message);
@@ -125,18 +154,34 @@ function onPulled(peerId: string, outcome: Outcome<LayoutReply>, context: Contex
   adopt(context.state.history.merge(theirs), context);
 }
 
+function onWritesDrained(version: number, context: Context): void {
+  context.cancelTimer(DRAIN_RETRY_TIMER);
+  adopt(context.state.history.acknowledge(context.components.selfId, Math.min(version, context.state.history.current.version)), context);
+}
+
 /**
  * Takes a new history (edited or merged), moves this node's trackers forward, and if anything
- * changed, persists it and tells membership. Until tables exist (issue 5) a node holds no data,
- * so it has nothing to sync: it reports each acknowledged version synced at once. The table
- * syncers will report real sync completion through this same tracker.
+ * changed, persists it and tells membership and the tables. The trackers, for this node:
+ *   - ack: the tables have drained every write begun under an older version (asked here);
+ *   - sync: the tables' syncers proved they hold the current version's data (they report it),
+ *     never beyond what every node acknowledged;
+ *   - syncAck: every storage node synced the version, so this node reads nothing older.
  */
 function adopt(candidate: LayoutHistory, context: Context): void {
   const selfId = context.components.selfId;
+  const tables = context.components.tables;
   let history = candidate;
-  if (history.tracker('ack', selfId) < history.current.version) history = history.acknowledge(selfId, history.current.version);
-  const acknowledged = history.allAcknowledged();
-  if (history.tracker('sync', selfId) < acknowledged) history = history.markSynced(selfId, acknowledged);
+  const current = history.current.version;
+  if (history.tracker('ack', selfId) < current) {
+    if (!tables) history = history.acknowledge(selfId, current);
+    else if (context.state.drainAsked < current) {
+      context.state.drainAsked = current;
+      context.tell(tables, { type: 'drainWrites', version: current });
+      context.startTimer(DRAIN_RETRY_TIMER, DRAIN_RETRY_MS, { type: 'retryDrain' });
+    }
+  }
+  const syncTarget = tables ? Math.min(context.state.tablesSynced, history.allAcknowledged()) : history.allAcknowledged();
+  if (history.tracker('sync', selfId) < syncTarget) history = history.markSynced(selfId, syncTarget);
   const synced = history.allSynced();
   if (history.tracker('syncAck', selfId) < synced) history = history.markSyncAcknowledged(selfId, synced);
   const digest = history.digest();

@@ -4,12 +4,21 @@
 import { assertNever, defineActor, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
-import { encodeMerkleNode, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { encodeMerkleNode, merkleLeavesUnder, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
-import { applyEntries, dataTreeName, merkleTreeName } from './storage';
+import { applyEntries, dataTreeName, deleteRowsIfUnchanged, merkleTreeName, type ConditionalDelete } from './storage';
 
 /** Largest page a range read returns at once. */
 export const REPLICA_RANGE_LIMIT_MAX = 1000;
+
+/** Largest number of rows one pull request asks for or returns. */
+export const REPLICA_PULL_ROWS_MAX = 1000;
+
+export interface SubtreeRows {
+  entries: Buffer[];
+  /** False when the subtree has more rows than asked for: walk it node by node instead. */
+  complete: boolean;
+}
 
 export interface ReplicaUpdateReply {
   changed: number;
@@ -20,9 +29,14 @@ export type ReplicaMessage =
   | { type: 'get'; rowKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; start: Buffer; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
   | { type: 'merkleNode'; prefix: Buffer; hashOnly?: boolean; replyTo: Ref<Buffer> }
+  // Anti-entropy pulls: given rows, and every row under a Merkle prefix (at most `limit`).
+  | { type: 'getRows'; rowKeys: Buffer[]; replyTo: Ref<Buffer[]> }
+  | { type: 'subtreeRows'; prefix: Buffer; limit: number; replyTo: Ref<SubtreeRows> }
+  // Hand-off and tombstone GC: delete rows, each only if still the copy named by its hash.
+  | { type: 'deleteIfEqual'; items: ConditionalDelete[]; replyTo: Ref<ReplicaUpdateReply> }
   | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number> };
 
-export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode'] as const;
+export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode', 'getRows', 'subtreeRows', 'deleteIfEqual'] as const;
 
 export interface ReplicaComponents {
   schema: TableSchema<unknown>;
@@ -31,6 +45,8 @@ export interface ReplicaComponents {
   hasher: Hasher;
   /** The table's Merkle updater, woken after each write that changed rows. */
   merkleWorker: Ref<WorkerRunnerMessage>;
+  /** Stamps the GC todo record of a row that becomes a tombstone; Date.now when absent. */
+  nowMs?: () => number;
 }
 
 interface ReplicaState {
@@ -58,6 +74,9 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
       case 'get': return onGet(message.rowKey, message.replyTo, context);
       case 'range': return onRange(message, context);
       case 'merkleNode': return onMerkleNode(message.prefix, message.hashOnly === true, message.replyTo, context);
+      case 'deleteIfEqual': return onDeleteIfEqual(message.items, message.replyTo, context);
+      case 'getRows': return onGetRows(message.rowKeys, message.replyTo, context);
+      case 'subtreeRows': return onSubtreeRows(message.prefix, message.limit, message.replyTo, context);
       default: return assertNever(message);
     }
   },
@@ -69,8 +88,18 @@ function onUpdate(entries: Buffer[], replyTo: Ref<ReplicaUpdateReply>, context: 
   if (!Array.isArray(entries) || !entries.every((entry) => Buffer.isBuffer(entry))) {
     return context.replyError(replyTo, new Error('update: entries must be a list of encoded entries'));
   }
+  const nowMs = (context.components.nowMs ?? Date.now)();
   // Group commit: concurrent updates share one SQLite transaction (each in its own savepoint).
-  const work = store.transactAsync((tx) => applyEntries(tx, schema, hasher, partition, entries));
+  const work = store.transactAsync((tx) => applyEntries(tx, schema, hasher, partition, entries, nowMs));
+  context.pipeToSelf(work, (outcome) => ({ type: 'updateDone', replyTo, outcome }));
+}
+
+function onDeleteIfEqual(items: ConditionalDelete[], replyTo: Ref<ReplicaUpdateReply>, context: Context): void {
+  const { store, schema, hasher, partition } = context.components;
+  if (!Array.isArray(items) || items.length > REPLICA_PULL_ROWS_MAX || !items.every((item) => Buffer.isBuffer(item?.rowKey) && Buffer.isBuffer(item?.entryHash))) {
+    return context.replyError(replyTo, new Error(`deleteIfEqual: items must be at most ${REPLICA_PULL_ROWS_MAX} {rowKey, entryHash} pairs`));
+  }
+  const work = store.transactAsync((tx) => deleteRowsIfUnchanged(tx, schema.name, hasher, partition, items));
   context.pipeToSelf(work, (outcome) => ({ type: 'updateDone', replyTo, outcome }));
 }
 
@@ -93,6 +122,23 @@ function onMerkleNode(prefix: Buffer, hashOnly: boolean, replyTo: Ref<Buffer>, c
   if (hashOnly) return context.tell(replyTo, merkleNodeHash(hasher, node));
   // On the wire an empty node is zero bytes (the stored format has no empty node).
   context.tell(replyTo, node.kind === 'empty' ? Buffer.alloc(0) : encodeMerkleNode(node));
+}
+
+function onGetRows(rowKeys: Buffer[], replyTo: Ref<Buffer[]>, context: Context): void {
+  if (!Array.isArray(rowKeys) || rowKeys.length > REPLICA_PULL_ROWS_MAX || !rowKeys.every((key) => Buffer.isBuffer(key))) {
+    return context.replyError(replyTo, new Error(`getRows: rowKeys must be a list of at most ${REPLICA_PULL_ROWS_MAX} keys`));
+  }
+  const data = context.components.store.tree(dataTreeName(context.components.schema.name));
+  context.tell(replyTo, rowKeys.map((key) => data.get(key)).filter((bytes): bytes is Buffer => bytes !== null));
+}
+
+function onSubtreeRows(prefix: Buffer, limit: number, replyTo: Ref<SubtreeRows>, context: Context): void {
+  const { store, schema, partition } = context.components;
+  if (!Buffer.isBuffer(prefix) || prefix.length > MERKLE_DEPTH_MAX) return context.replyError(replyTo, new Error('subtreeRows: prefix must be at most 32 bytes'));
+  const rowsMax = Math.max(1, Math.min(REPLICA_PULL_ROWS_MAX, Math.floor(Number(limit) || REPLICA_PULL_ROWS_MAX)));
+  const { rowKeys, complete } = merkleLeavesUnder(merkleNodeStore(store.tree(merkleTreeName(schema.name))), partition, prefix, rowsMax);
+  const data = store.tree(dataTreeName(schema.name));
+  context.tell(replyTo, { entries: rowKeys.map((key) => data.get(key)).filter((bytes): bytes is Buffer => bytes !== null), complete });
 }
 
 function onGet(rowKey: Buffer, replyTo: Ref<Buffer | null>, context: Context): void {

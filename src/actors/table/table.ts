@@ -18,6 +18,7 @@ import {
   partitionKeyRange,
   partitionOfKey,
   partitionOfRowKey,
+  partitionRange,
   rowKey,
   rowKeyOf,
   writeTargets,
@@ -28,13 +29,21 @@ import {
 import { REPLICA_RANGE_LIMIT_MAX, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
 import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage } from './replica-set';
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
-import { dataTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
-import { syncWorker, type SyncStatus } from './sync-worker';
+import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
+import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
+import { syncWorker, type RoundReport, type SyncStatus } from './sync-worker';
 
 const MERKLE_WORKER = 'merkle';
 const SYNC_WORKER = 'sync';
+const GC_WORKER = 'gc';
 /** The Merkle updater is woken by every write; this is only its fallback poll. */
 const MERKLE_IDLE_DELAY_MS = 5_000;
+/**
+ * While this node has not synced the current layout version (a peer down, a failed walk), rounds
+ * come this often rather than at the interval: reads stay on the old version until it is done.
+ */
+const SYNC_RETRY_UNSYNCED_MS = 10_000;
+const SYNC_RETRY_TIMER = 'sync-retry';
 
 /** The write or read quorum could not be reached (too many replicas down or failing). */
 export class QuorumError extends Error {
@@ -45,6 +54,13 @@ export type TableWriteReply = { ok: true };
 
 export type TableMessage =
   | { type: 'insert'; entries: Buffer[]; replyTo: Ref<TableWriteReply> }
+  // From the tables actor: answer once no write begun under a version older than `version` is
+  // still in flight, so that the layout may acknowledge it.
+  | { type: 'drainWrites'; version: number; replyTo: Ref<null> }
+  // Internal:
+  | { type: 'inserted'; version: number; replyTo: Ref<TableWriteReply>; outcome: Outcome<TableWriteReply> }
+  | { type: 'syncRound'; report: RoundReport }
+  | { type: 'wakeSync' }
   | { type: 'get'; partitionKey: Buffer; sortKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; partitionKey: Buffer; start: Buffer | null; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
   | { type: 'layoutChanged'; history: LayoutHistory }
@@ -57,6 +73,9 @@ export interface TableStats {
   merkleDigest: string;
   merkleTodo: number;
   sync: SyncStatus;
+  /** Tombstones recorded for GC on this node, collected or not yet. */
+  gcTodo: number;
+  gc: GcStatus;
 }
 
 export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'stats'] as const;
@@ -72,11 +91,26 @@ export interface TableComponents {
   replicaTimeoutMs: number;
   /** Anti-entropy runs a full round this often, and at once after a layout change. */
   syncIntervalMs: number;
+  /** Tombstones older than this are collected once every replica holds them. */
+  gcDelayMs: number;
+}
+
+/** What a table tells its parent when it has synced a newer layout version. */
+export interface TableSyncedReport {
+  type: 'tableSynced';
+  table: string;
+  version: number;
 }
 
 interface TableState {
   layout: LayoutHistory;
+  /** Writes in flight, by the layout version current when each began. */
+  inFlight: Map<number, number>;
+  drains: { version: number; replyTo: Ref<null> }[];
+  /** The newest layout version a sync round proved this node holds. */
+  syncedVersion: number;
   sync: ReturnType<typeof syncWorker>;
+  gc: ReturnType<typeof gcWorker>;
   replicaCount: number;
   writes: number;
   reads: number;
@@ -90,16 +124,29 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   remote: { accepts: TABLE_REMOTE_TYPES },
   supervision: restartWithBackoff(),
   init(context) {
-    const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs } = context.components;
-    const state = { layout: context.components.initialLayout, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
+    const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs, gcDelayMs } = context.components;
+    const state = { layout: context.components.initialLayout, inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.
     state.sync = syncWorker(
-      { table: schema.name, tablePath: context.path, selfId, store, hasher, layout: () => state.layout, ask: context.ask, askTimeoutMs: replicaTimeoutMs },
+      {
+        table: schema.name,
+        tablePath: context.path,
+        selfId,
+        store,
+        hasher,
+        layout: () => state.layout,
+        writeQuorum: context.components.quorums.write,
+        ask: context.ask,
+        askTimeoutMs: replicaTimeoutMs,
+        onRoundDone: (report) => context.tell(context.self, { type: 'syncRound', report }),
+      },
       Date.now,
     );
     context.spawn(workerRunner, MERKLE_WORKER, { worker: merkleWorker(schema.name, store, hasher), idleDelayMs: MERKLE_IDLE_DELAY_MS });
     context.spawn(workerRunner, SYNC_WORKER, { worker: state.sync, idleDelayMs: syncIntervalMs });
+    state.gc = gcWorker({ table: schema.name, tablePath: context.path, selfId, store, hasher, layout: () => state.layout, delayMs: gcDelayMs, ask: context.ask, askTimeoutMs: replicaTimeoutMs, nowMs: Date.now, random: Math.random });
+    context.spawn(workerRunner, GC_WORKER, { worker: state.gc, idleDelayMs: gcPollDelayMs(gcDelayMs) });
     context.spawn(replicaSetActor, REPLICA_SET_NAME, { schema, store, hasher, merkleWorker: context.child<WorkerRunnerMessage>(MERKLE_WORKER)! });
     spawnStoredReplicas(state, context);
     return state;
@@ -107,6 +154,10 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   handle(message, context) {
     switch (message.type) {
       case 'insert': return onInsert(message.entries, message.replyTo, context);
+      case 'inserted': return onInserted(message, context);
+      case 'drainWrites': return onDrainWrites(message.version, message.replyTo, context);
+      case 'syncRound': return onSyncRound(message.report, context);
+      case 'wakeSync': return context.tell(context.child<WorkerRunnerMessage>(SYNC_WORKER)!, { type: 'wake' });
       case 'get': return onGet(message.partitionKey, message.sortKey, message.replyTo, context);
       case 'range': return onRange(message, context);
       case 'layoutChanged': return onLayoutChanged(message.history, context);
@@ -119,26 +170,60 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
 });
 
 /**
- * Replicas of every partition this node stores in any live version. Partitions it no longer
- * stores keep their replica for now: handing data off to the new holders comes with the syncer.
+ * Replicas of every partition this node stores in any live version, and of every partition it
+ * still has rows of: the syncer hands those off through their replica, which owns their writes.
+ * A replica, once started, stays (it holds no memory of note).
  */
 function spawnStoredReplicas(state: TableState, context: InitContext<TableMessage, TableComponents>): void {
+  const { selfId, store, schema } = context.components;
+  const data = store.tree(dataTreeName(schema.name));
   const partitions: number[] = [];
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    if (state.layout.storageNodesOf(partition).includes(context.components.selfId)) partitions.push(partition);
+    if (state.layout.storageNodesOf(partition).includes(selfId) || hasRows(data, partition)) partitions.push(partition);
   }
   state.replicaCount = partitions.length;
   context.tell(context.child<ReplicaSetMessage>(REPLICA_SET_NAME)!, { type: 'ensure', partitions });
 }
 
+function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): boolean {
+  const bounds = partitionRange(partition);
+  return data.range({ start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}), limit: 1 }).length > 0;
+}
+
 function onLayoutChanged(history: LayoutHistory, context: Context): void {
-  const versionChanged = history.current.version !== context.state.layout.current.version;
+  const before = context.state.layout;
   context.state.layout = history;
   spawnStoredReplicas(context.state, context);
-  if (!versionChanged) return;
-  // A new version: new holders need their data now, not at the next interval.
+  // New holders need their data now, not at the next interval; and once every node writes to the
+  // current version, a round can prove this node synced it.
+  const versionChanged = history.current.version !== before.current.version;
+  if (!versionChanged && history.allAcknowledged() === before.allAcknowledged() && history.oldestLive.version === before.oldestLive.version) return;
   context.state.sync.restart();
   context.tell(context.child<WorkerRunnerMessage>(SYNC_WORKER)!, { type: 'wake' });
+}
+
+function onSyncRound(report: RoundReport, context: Context): void {
+  const state = context.state;
+  if (report.syncedVersion !== null && report.syncedVersion > state.syncedVersion) {
+    state.syncedVersion = report.syncedVersion;
+    if (context.parent) context.tell(context.parent as Ref<TableSyncedReport>, { type: 'tableSynced', table: context.components.schema.name, version: report.syncedVersion });
+  }
+  if (state.syncedVersion < state.layout.current.version) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_UNSYNCED_MS, { type: 'wakeSync' });
+}
+
+function onDrainWrites(version: number, replyTo: Ref<null>, context: Context): void {
+  context.state.drains.push({ version, replyTo });
+  answerDrains(context);
+}
+
+/** Answers every drain whose older writes have all finished. */
+function answerDrains(context: Context): void {
+  const state = context.state;
+  state.drains = state.drains.filter((drain) => {
+    for (const [version, count] of state.inFlight) if (version < drain.version && count > 0) return true;
+    context.tell(drain.replyTo, null);
+    return false;
+  });
 }
 
 function tableStats(context: Context): TableStats {
@@ -155,6 +240,8 @@ function tableStats(context: Context): TableStats {
     merkleDigest: digest.digest('hex'),
     merkleTodo: store.tree(merkleTodoTreeName(schema.name)).count(),
     sync: context.state.sync.syncStatus(),
+    gcTodo: store.tree(gcTodoTreeName(schema.name)).count(),
+    gc: context.state.gc.gcStatus(),
   };
 }
 
@@ -171,9 +258,22 @@ function onInsert(entries: Buffer[], replyTo: Ref<TableWriteReply>, context: Con
   } catch (error) {
     return context.replyError(replyTo, error as Error);
   }
-  context.state.writes++;
+  const state = context.state;
+  state.writes++;
+  const version = state.layout.current.version;
+  state.inFlight.set(version, (state.inFlight.get(version) ?? 0) + 1);
   const writes = [...byPartition].map(([partition, partitionEntries]) => writePartition(partition, partitionEntries, context));
-  context.pipeToSelf(Promise.all(writes).then(() => ({ ok: true as const })), (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+  context.pipeToSelf(Promise.all(writes).then(() => ({ ok: true as const })), (outcome) => ({ type: 'inserted', version, replyTo, outcome }));
+}
+
+function onInserted(message: Extract<TableMessage, { type: 'inserted' }>, context: Context): void {
+  const { inFlight } = context.state;
+  const left = (inFlight.get(message.version) ?? 1) - 1;
+  if (left > 0) inFlight.set(message.version, left);
+  else inFlight.delete(message.version);
+  if (context.state.drains.length > 0) answerDrains(context);
+  if (message.outcome.ok) context.tell(message.replyTo, message.outcome.value);
+  else context.replyError(message.replyTo, message.outcome.error);
 }
 
 function groupByPartition(entries: Buffer[], schema: TableSchema<unknown>): Map<number, Buffer[]> {

@@ -15,6 +15,7 @@ export {
   type WireValue,
 } from './encoding';
 export { TableError, type TableErrorReason } from './errors';
+export { checkLocalRows, decodeGcTodo, GC_LIMITS, GC_TODO_FORMAT, GC_TODO_TIME_BYTES, gcDueBound, gcTargets, gcTodoKey, gcTodoValue, groupGcByPartition, selectGcBatch, type GcCandidate, type GcTodoRecord } from './gc';
 export { CONTENT_HASH_BYTES, entryHash, initHashing, KEY_HASH_BYTES, sha256, type Hasher } from './hash';
 export { MERKLE_BATCH_MAX, MERKLE_DEPTH_MAX, TABLE_LIMITS } from './limits';
 export {
@@ -26,6 +27,7 @@ export {
   MERKLE_NODE_FORMAT,
   MERKLE_ROOT_PREFIX,
   merkleKeyHash,
+  merkleLeavesUnder,
   merkleNode,
   merkleNodeHash,
   merkleNodeKey,
@@ -37,7 +39,7 @@ export {
   type MerkleNode,
   type MerkleNodeStore,
 } from './merkle';
-export { diffPlan, type DescendStep, type DiffPlan } from './merkle-diff';
+export { diffPlan, exchangePlan, type DescendStep, type ExchangeOptions, type ExchangePlan } from './merkle-diff';
 export {
   applyTodo,
   decodeMerkleTodoValue,

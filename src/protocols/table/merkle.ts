@@ -160,6 +160,25 @@ export function merkleRoot(store: MerkleNodeStore, hasher: Hasher, partition: nu
   return bytes === null ? EMPTY_NODE_HASH : hasher.hash64(bytes);
 }
 
+/**
+ * The row keys under `prefix` of a partition's trie, at most `limit` of them, by walking its
+ * nodes: a peer that holds nothing under a prefix pulls the whole subtree in one request.
+ */
+export function merkleLeavesUnder(store: MerkleNodeStore, partition: number, prefix: Uint8Array, limit: number): { rowKeys: Buffer[]; complete: boolean } {
+  const rowKeys: Buffer[] = [];
+  const pending: Buffer[] = [Buffer.from(prefix)];
+  while (pending.length > 0) {
+    const at = pending.pop()!;
+    const node = merkleNode(store, partition, at);
+    if (node.kind === 'leaf') {
+      if (rowKeys.length >= limit) return { rowKeys, complete: false };
+      rowKeys.push(node.rowKey);
+    }
+    if (node.kind === 'intermediate') for (let index = node.children.length - 1; index >= 0; index--) pending.push(childPrefix(at, node.children[index]!.byte));
+  }
+  return { rowKeys, complete: true };
+}
+
 // ---- incremental update -----------------------------------------------------------------------
 
 interface UpdateContext {
