@@ -15,8 +15,8 @@ import type { HandshakeParty } from './protocols/rpc/handshake';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-identity';
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { openSqliteStore } from './storage/metadata';
-import { initHashing, quorums, validateSchema, type TableSchema } from './protocols/table';
-import { testItemsSchema } from './protocols/table/schemas/test-items';
+import { initHashing, validateSchema, type TableSchema } from './protocols/table';
+import { testFullItemsSchema, testItemsSchema } from './protocols/table/schemas/test-items';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -54,7 +54,7 @@ const METADATA_DB_FILE = 'db.sqlite';
  * when asked (GRANGE_TEST_TABLES=1), for the table engine's integration tests.
  */
 function tableSchemas(withTestTables: boolean): TableSchema<unknown>[] {
-  const schemas: TableSchema<unknown>[] = withTestTables ? [testItemsSchema as TableSchema<unknown>] : [];
+  const schemas: TableSchema<unknown>[] = withTestTables ? [testItemsSchema as TableSchema<unknown>, testFullItemsSchema as TableSchema<unknown>] : [];
   for (const schema of schemas) {
     validateSchema(schema);
     // The insert queue that carries hook effects to other tables is not built yet.
@@ -83,7 +83,6 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const layout = loadLayout(config);
   const store = openSqliteStore({ path: join(config.metadataDir, METADATA_DB_FILE), fsync: config.metadataFsync });
   const hasher = await initHashing();
-  const tableQuorums = quorums(config.replicationFactor, config.consistencyMode);
   const saved = loadPeerList(config.metadataDir);
   if (saved.problem) logger.warn('ignoring the saved peer list', { problem: saved.problem });
   system.spawn(nodeActor, 'node', {
@@ -131,7 +130,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         store,
         hasher,
         selfId: identity.nodeId,
-        quorums: tableQuorums,
+        policy: { replicationFactor: config.replicationFactor, consistencyMode: config.consistencyMode },
         initialLayout: layout,
         replicaTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
         syncIntervalMs: config.tableSyncInterval,

@@ -93,11 +93,14 @@ export function testItem(pk: string, sk: string, value: string | null, timestamp
   return { pk, sk, value: crdt.lwwNew(value, timestampMs) };
 }
 
-export async function insertItems(cluster: Cluster, index: number, items: TestItem[]): Promise<void> {
+/** The test tables: `test_items` (sharded) and `test_full_items` (a full copy on every node). */
+export type TestTable = 'test_items' | 'test_full_items';
+
+export async function insertItems(cluster: Cluster, index: number, items: TestItem[], table: TestTable = 'test_items'): Promise<void> {
   const client = await cluster.client(index);
   try {
     const entries = items.map((item) => encodeEntry(testItemsSchema, item));
-    await client.ask<TableMessage, TableWriteReply>(TEST_TABLE_PATH, (replyTo) => ({ type: 'insert', entries, replyTo }), ASK_TIMEOUT_MS);
+    await client.ask<TableMessage, TableWriteReply>(`/node/tables/${table}`, (replyTo) => ({ type: 'insert', entries, replyTo }), ASK_TIMEOUT_MS);
   } finally {
     await client.close();
   }
@@ -122,11 +125,11 @@ export async function writeToReplicas(cluster: Cluster, indexes: number[], items
   }
 }
 
-export async function readItem(cluster: Cluster, index: number, pk: string, sk: string): Promise<TestItem | null> {
+export async function readItem(cluster: Cluster, index: number, pk: string, sk: string, table: TestTable = 'test_items'): Promise<TestItem | null> {
   const client = await cluster.client(index);
   try {
     const bytes = await client.ask<TableMessage, Buffer | null>(
-      TEST_TABLE_PATH,
+      `/node/tables/${table}`,
       (replyTo) => ({ type: 'get', partitionKey: Buffer.from(pk), sortKey: Buffer.from(sk), replyTo }),
       ASK_TIMEOUT_MS,
     );

@@ -28,7 +28,7 @@ import { testItemsSchema, type TestItem } from '../../src/protocols/table/schema
 import { openMemoryStore, type MetadataStore } from '../../src/storage/metadata';
 import { applyEntries, dataTreeName, deleteRowsIfUnchanged, gcTodoTreeName, merkleTodoTreeName, removeGcTodo } from '../../src/actors/table/storage';
 import { gcPollDelayMs, gcWorker } from '../../src/actors/table/gc-worker';
-import type { LayoutHistory } from '../../src/protocols/layout';
+import type { Placement } from '../../src/protocols/table';
 import type { Ref } from '../../src/actors/runtime';
 
 let hasher: Hasher;
@@ -221,14 +221,14 @@ function workerOf(cluster: FakeCluster, selfId = NODES[0]!) {
         : store.transaction((tx) => deleteRowsIfUnchanged(tx, TABLE, hasher, partition, message.items!));
     return { changed } as R;
   };
-  const layout = { storageNodesOf: (partition: number) => cluster.holders(partition) } as unknown as LayoutHistory;
+  const placement = { holders: (partition: number) => cluster.holders(partition) } as unknown as Placement;
   return gcWorker({
     table: TABLE,
     tablePath: '/node/tables/test_items',
     selfId,
     store: cluster.stores.get(selfId)!,
     hasher,
-    layout: () => layout,
+    placement: () => placement,
     delayMs: DELAY_MS,
     ask,
     askTimeoutMs: 1_000,

@@ -5,7 +5,6 @@
 // Run by the runtime's worker runner; the table actor reads its counters for `grange stats`.
 import { backoffDelayMs, type Backoff, type DeliveryOptions, type Ref, type Worker, type WorkerStepResult } from '../runtime';
 import type { MetadataStore, Transaction } from '../../storage/metadata';
-import type { LayoutHistory } from '../../protocols/layout';
 import {
   checkLocalRows,
   decodeGcTodo,
@@ -17,6 +16,7 @@ import {
   type GcCandidate,
   type GcTodoRecord,
   type Hasher,
+  type Placement,
 } from '../../protocols/table';
 import type { ReplicaMessage, ReplicaUpdateReply } from './replica';
 import { replicaPath } from './replica-set';
@@ -41,7 +41,8 @@ export interface GcWorkerInit {
   selfId: string;
   store: MetadataStore;
   hasher: Hasher;
-  layout: () => LayoutHistory;
+  /** Where rows live now: every holder must take a tombstone before it is deleted. */
+  placement: () => Placement;
   /** A tombstone is collected only once it is older than this on this node. */
   delayMs: number;
   ask: <M, R>(ref: Ref<M>, makeMessage: (replyTo: Ref<R>) => M, timeoutMs: number, options?: DeliveryOptions) => Promise<R>;
@@ -139,7 +140,7 @@ function removeStale(tx: Transaction, table: string, drop: GcTodoRecord[], malfo
  * own todo records go last: a crash before that only makes the next pass drop them (row gone).
  */
 async function collectPartition(init: GcWorkerInit, partition: number, items: GcCandidate[]): Promise<void> {
-  const targets = gcTargets(init.layout().storageNodesOf(partition), init.selfId);
+  const targets = gcTargets(init.placement().holders(partition), init.selfId);
   if (targets.length === 0) throw new Error(`no layout version stores partition ${partition}`);
   const replicas = targets.map((node): Ref<ReplicaMessage> => ({ node, path: replicaPath(init.tablePath, partition) }));
   const entries = items.map((item) => item.bytes);

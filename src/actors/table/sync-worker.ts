@@ -23,9 +23,11 @@ import {
   merkleNodeHash,
   MERKLE_ROOT_PREFIX,
   partitionRange,
+  syncQuorum,
   type DescendStep,
   type Hasher,
   type MerkleNode,
+  type Placement,
 } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
 import { dataTreeName, merkleTreeName } from './storage';
@@ -44,8 +46,8 @@ export interface SyncWorkerInit {
   store: MetadataStore;
   hasher: Hasher;
   layout: () => LayoutHistory;
-  /** Acks a write needs in each write set: a sync must reach every such set of holders. */
-  writeQuorum: number;
+  /** Where rows live under that layout (read together with it). */
+  placement: () => Placement;
   ask: <M, R>(ref: Ref<M>, makeMessage: (replyTo: Ref<R>) => M, timeoutMs: number) => Promise<R>;
   askTimeoutMs: number;
   /** Told at the end of each round; `syncedVersion` is null if the round proves nothing. */
@@ -73,6 +75,7 @@ type Task = { kind: 'walk'; partition: number; peer: string } | { kind: 'handoff
 
 interface Round {
   layout: LayoutHistory;
+  placement: Placement;
   tasks: Task[];
   /** Peers each partition walked with successfully this round. */
   walked: Map<number, Set<string>>;
@@ -107,17 +110,18 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
 
 function planRound(init: SyncWorkerInit): Round {
   const layout = init.layout();
+  const placement = init.placement();
   const tasks: Task[] = [];
   const data = init.store.tree(dataTreeName(init.table));
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    const holders = layout.storageNodesOf(partition);
+    const holders = placement.holders(partition);
     if (holders.includes(init.selfId)) {
       for (const peer of holders) if (peer !== init.selfId) tasks.push({ kind: 'walk', partition, peer });
     } else if (holders.length > 0 && hasRows(data, partition)) {
       tasks.push({ kind: 'handoff', partition });
     }
   }
-  return { layout, tasks, walked: new Map() };
+  return { layout, placement, tasks, walked: new Map() };
 }
 
 function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): boolean {
@@ -133,7 +137,7 @@ async function runTask(init: SyncWorkerInit, round: Round, task: Task, stats: Sy
       stats.pairsSynced++;
       round.walked.set(task.partition, (round.walked.get(task.partition) ?? new Set()).add(task.peer));
     } else {
-      await handOff(init, round.layout, task.partition, stats);
+      await handOff(init, round.placement, task.partition, stats);
     }
   } catch (error) {
     stats.pairsFailed++;
@@ -144,18 +148,15 @@ async function runTask(init: SyncWorkerInit, round: Round, task: Task, stats: Sy
 
 /**
  * Whether the round proves this node holds, for every partition it stores in the current
- * version, every write acknowledged by any live version's write set: it walked with (or is) at
- * least `size - W + 1` nodes of each set, which meets every W of them.
+ * version, every write acknowledged by any live version's write set: it walked with (or is)
+ * enough nodes of each set to meet every write quorum there.
  */
 function provesSync(init: SyncWorkerInit, round: Round): boolean {
-  const layout = round.layout;
-  const version = layout.current.version;
-  if (layout.allAcknowledged() < version) return false;
-  for (const partition of layout.partitionsOf(init.selfId, version)) {
+  if (round.layout.allAcknowledged() < round.layout.current.version) return false;
+  for (const partition of round.placement.heldNow(init.selfId)) {
     const reached = new Set([init.selfId, ...(round.walked.get(partition) ?? [])]);
-    for (const set of layout.writeSets(partition)) {
-      const needed = Math.max(1, set.length - init.writeQuorum + 1);
-      if (set.filter((nodeId) => reached.has(nodeId)).length < needed) return false;
+    for (const set of round.placement.writeSets(partition)) {
+      if (set.nodes.filter((nodeId) => reached.has(nodeId)).length < syncQuorum(set)) return false;
     }
   }
   return true;
@@ -251,12 +252,12 @@ async function applyHere(walk: Walk, entries: Buffer[]): Promise<void> {
  * here only if it is still the copy that was pushed: a write that arrived meanwhile stays, and is
  * handed off next round. Nothing is deleted unless every holder took the batch.
  */
-async function handOff(init: SyncWorkerInit, layout: LayoutHistory, partition: number, stats: SyncStatus): Promise<void> {
+async function handOff(init: SyncWorkerInit, placement: Placement, partition: number, stats: SyncStatus): Promise<void> {
   const bounds = partitionRange(partition);
   const rows = init.store.tree(dataTreeName(init.table)).range({ start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}), limit: HANDOFF_BATCH_ROWS });
   if (rows.length === 0) return;
   const entries = rows.map((row) => row.value);
-  const holders = layout.storageNodesOf(partition);
+  const holders = placement.holders(partition);
   await Promise.all(
     holders.map((nodeId) =>
       init.ask({ node: nodeId, path: replicaPath(init.tablePath, partition) } as Ref<ReplicaMessage>, (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), init.askTimeoutMs),

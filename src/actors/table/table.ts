@@ -12,8 +12,9 @@ import {
   encodeEntry,
   isReadQuorumReached,
   isReadQuorumUnreachable,
-  isWriteQuorumReached,
-  isWriteQuorumUnreachable,
+  isWriteDone,
+  isWriteLost,
+  placementOf,
   merkleRoot,
   partitionKeyRange,
   partitionOfKey,
@@ -23,7 +24,8 @@ import {
   rowKeyOf,
   writeTargets,
   type Hasher,
-  type Quorums,
+  type ConsistencyMode,
+  type Placement,
   type TableSchema,
 } from '../../protocols/table';
 import { REPLICA_RANGE_LIMIT_MAX, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
@@ -85,7 +87,8 @@ export interface TableComponents {
   store: MetadataStore;
   hasher: Hasher;
   selfId: string;
-  quorums: Quorums;
+  /** Replication factor and consistency mode, from the config; the schema says sharded or full. */
+  policy: { replicationFactor: number; consistencyMode: ConsistencyMode };
   initialLayout: LayoutHistory;
   /** How long a replica has to answer one request. */
   replicaTimeoutMs: number;
@@ -104,6 +107,8 @@ export interface TableSyncedReport {
 
 interface TableState {
   layout: LayoutHistory;
+  /** Where rows live under `layout`; replaced with it. */
+  placement: Placement;
   /** Writes in flight, by the layout version current when each began. */
   inFlight: Map<number, number>;
   drains: { version: number; replyTo: Ref<null> }[];
@@ -125,7 +130,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   supervision: restartWithBackoff(),
   init(context) {
     const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs, gcDelayMs } = context.components;
-    const state = { layout: context.components.initialLayout, inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
+    const state = { layout: context.components.initialLayout, placement: placementFor(context.components.initialLayout, context.components), inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.
     state.sync = syncWorker(
@@ -136,7 +141,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
         store,
         hasher,
         layout: () => state.layout,
-        writeQuorum: context.components.quorums.write,
+        placement: () => state.placement,
         ask: context.ask,
         askTimeoutMs: replicaTimeoutMs,
         onRoundDone: (report) => context.tell(context.self, { type: 'syncRound', report }),
@@ -145,7 +150,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     );
     context.spawn(workerRunner, MERKLE_WORKER, { worker: merkleWorker(schema.name, store, hasher), idleDelayMs: MERKLE_IDLE_DELAY_MS });
     context.spawn(workerRunner, SYNC_WORKER, { worker: state.sync, idleDelayMs: syncIntervalMs });
-    state.gc = gcWorker({ table: schema.name, tablePath: context.path, selfId, store, hasher, layout: () => state.layout, delayMs: gcDelayMs, ask: context.ask, askTimeoutMs: replicaTimeoutMs, nowMs: Date.now, random: Math.random });
+    state.gc = gcWorker({ table: schema.name, tablePath: context.path, selfId, store, hasher, placement: () => state.placement, delayMs: gcDelayMs, ask: context.ask, askTimeoutMs: replicaTimeoutMs, nowMs: Date.now, random: Math.random });
     context.spawn(workerRunner, GC_WORKER, { worker: state.gc, idleDelayMs: gcPollDelayMs(gcDelayMs) });
     context.spawn(replicaSetActor, REPLICA_SET_NAME, { schema, store, hasher, merkleWorker: context.child<WorkerRunnerMessage>(MERKLE_WORKER)! });
     spawnStoredReplicas(state, context);
@@ -179,10 +184,14 @@ function spawnStoredReplicas(state: TableState, context: InitContext<TableMessag
   const data = store.tree(dataTreeName(schema.name));
   const partitions: number[] = [];
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    if (state.layout.storageNodesOf(partition).includes(selfId) || hasRows(data, partition)) partitions.push(partition);
+    if (state.placement.holders(partition).includes(selfId) || hasRows(data, partition)) partitions.push(partition);
   }
   state.replicaCount = partitions.length;
   context.tell(context.child<ReplicaSetMessage>(REPLICA_SET_NAME)!, { type: 'ensure', partitions });
+}
+
+function placementFor(layout: LayoutHistory, components: TableComponents): Placement {
+  return placementOf(layout, { replication: components.schema.replication, selfId: components.selfId, ...components.policy });
 }
 
 function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): boolean {
@@ -193,6 +202,7 @@ function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): bo
 function onLayoutChanged(history: LayoutHistory, context: Context): void {
   const before = context.state.layout;
   context.state.layout = history;
+  context.state.placement = placementFor(history, context.components);
   spawnStoredReplicas(context.state, context);
   // New holders need their data now, not at the next interval; and once every node writes to the
   // current version, a round can prove this node synced it.
@@ -231,7 +241,7 @@ function tableStats(context: Context): TableStats {
   const nodes = merkleNodeStore(store.tree(merkleTreeName(schema.name)));
   const digest = createHash('sha256');
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    if (!context.state.layout.storageNodesOf(partition).includes(selfId)) continue;
+    if (!context.state.placement.holders(partition).includes(selfId)) continue;
     digest.update(Buffer.from([partition]));
     digest.update(merkleRoot(nodes, hasher, partition));
   }
@@ -286,22 +296,21 @@ function groupByPartition(entries: Buffer[], schema: TableSchema<unknown>): Map<
   return groups;
 }
 
-/** Sends the entries to every node of every live write set; resolves once each set has W acks. */
+/** Sends the entries to every node of every live write set; resolves once each set has its quorum. */
 function writePartition(partition: number, entries: Buffer[], context: Context): Promise<void> {
-  const writeSets = context.state.layout.writeSets(partition);
-  const write = context.components.quorums.write;
-  if (writeSets.every((set) => set.length === 0)) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
+  const writeSets = context.state.placement.writeSets(partition);
+  if (writeSets.every((set) => set.nodes.length === 0)) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
   return new Promise((resolve, reject) => {
     const acked = new Set<string>();
     const failed = new Set<string>();
     const errors: string[] = [];
     let settled = false;
-    for (const nodeId of writeTargets(writeSets)) {
+    for (const nodeId of writeTargets(writeSets.map((set) => set.nodes))) {
       const ack = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), context.components.replicaTimeoutMs);
       ack.then(
         () => {
           acked.add(nodeId);
-          if (!settled && isWriteQuorumReached(writeSets, acked, write)) {
+          if (!settled && isWriteDone(writeSets, acked)) {
             settled = true;
             resolve();
           }
@@ -309,9 +318,9 @@ function writePartition(partition: number, entries: Buffer[], context: Context):
         (error) => {
           failed.add(nodeId);
           errors.push(`${nodeId.slice(0, 8)}: ${errorMessage(error)}`);
-          if (!settled && isWriteQuorumUnreachable(writeSets, failed, write)) {
+          if (!settled && isWriteLost(writeSets, failed)) {
             settled = true;
-            reject(new QuorumError(`write quorum (${write}) not reached for partition ${partition}: ${errors.join('; ')}`));
+            reject(new QuorumError(`write quorum (${writeSets.map((set) => set.quorum).join(', ')}) not reached for partition ${partition}: ${errors.join('; ')}`));
           }
         },
       );
@@ -342,8 +351,7 @@ function readRow(partition: number, key: Buffer, context: Context): Promise<Buff
  * answers by node id; rejects with QuorumError once R can no longer be reached.
  */
 function quorumRead<T>(partition: number, context: Context, request: (replica: Ref<ReplicaMessage>) => Promise<T>): Promise<Map<string, T>> {
-  const readSet = context.state.layout.readNodes(partition);
-  const read = context.components.quorums.read;
+  const { nodes: readSet, quorum: read } = context.state.placement.readSet(partition);
   if (readSet.length === 0) return Promise.reject(new QuorumError(`no node stores partition ${partition}: apply a layout first (grange layout)`));
   return new Promise((resolve, reject) => {
     const replies = new Map<string, T>();

@@ -26,3 +26,6 @@ export const testItemsSchema: TableSchema<TestItem> = {
     return { pk: wire.pk, sk: wire.sk, value: valueCrdt.fromWire(wire.v) };
   },
 };
+
+/** The same items in a full-copy table: every storage node holds every row. */
+export const testFullItemsSchema: TableSchema<TestItem> = { ...testItemsSchema, name: 'test_full_items', replication: 'full' };
