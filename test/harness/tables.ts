@@ -36,6 +36,24 @@ async function askLayout(cluster: Cluster, index: number, makeMessage: (replyTo:
   }
 }
 
+/** Waits until every node sees every tracker of every node at the current version (no change under way). */
+export async function waitForLayoutSettled(cluster: Cluster, indexes: number[] = cluster.nodes.map((node) => node.index)): Promise<void> {
+  for (const index of indexes) {
+    await waitFor(
+      async () => {
+        const layout = await layoutOf(cluster, index);
+        const version = layout.current.version;
+        return [...layout.nodeTrackers().values()].every((trackers) => trackers.ack === version && trackers.sync === version && trackers.syncAck === version);
+      },
+      { what: `node ${index + 1} to see every tracker at the current version`, intervalMs: 200 },
+    );
+  }
+  // The last tracker change started sync rounds: wait for them to end.
+  for (const index of indexes) {
+    await waitFor(async () => (await statsOf(cluster, index)).tables.test_items!.sync.pendingTasks === 0, { what: `node ${index + 1} to finish its sync round`, intervalMs: 200 });
+  }
+}
+
 /** Stages a storage role (its own zone) for each node given, or its removal (role null). */
 export async function stageRoles(cluster: Cluster, changes: { index: number; remove?: boolean }[]): Promise<void> {
   for (const { index, remove } of changes) {
@@ -140,7 +158,7 @@ export async function readItem(cluster: Cluster, index: number, pk: string, sk: 
 }
 
 export interface TableStatsJson {
-  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number; sync: { rowsPushed: number; rowsPulled: number; rowsHandedOff: number } }>;
+  tables: Record<string, { items: number; merkleDigest: string; merkleTodo: number; sync: { rowsPushed: number; rowsPulled: number; rowsHandedOff: number; pendingTasks: number } }>;
 }
 
 /** `grange stats --json` of one node, through the real CLI. */

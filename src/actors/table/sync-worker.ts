@@ -81,7 +81,7 @@ interface Round {
   walked: Map<number, Set<string>>;
 }
 
-export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & { restart(): void; syncStatus(): SyncStatus } {
+export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & { restart(): void; syncStatus(): SyncStatus & { pendingTasks: number } } {
   let round: Round | null = null;
   const stats: SyncStatus = { rounds: 0, pairsSynced: 0, rowsPushed: 0, rowsPulled: 0, nodesFetched: 0, rowsHandedOff: 0, lastRoundAtMs: null, pairsFailed: 0, lastError: null };
   return {
@@ -103,7 +103,7 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
     restart: () => {
       round = null;
     },
-    syncStatus: () => ({ ...stats }),
+    syncStatus: () => ({ ...stats, pendingTasks: round?.tasks.length ?? 0 }),
     status: () => ({ ...stats, pending: round?.tasks.length ?? 0 }),
   };
 }

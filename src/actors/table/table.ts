@@ -15,6 +15,7 @@ import {
   isWriteDone,
   isWriteLost,
   placementOf,
+  mergeRangeReplies,
   merkleRoot,
   partitionKeyRange,
   partitionOfKey,
@@ -74,7 +75,7 @@ export interface TableStats {
   /** Over this node's Merkle roots of the partitions it stores: equal on converged replicas. */
   merkleDigest: string;
   merkleTodo: number;
-  sync: SyncStatus;
+  sync: SyncStatus & { pendingTasks: number };
   /** Tombstones recorded for GC on this node, collected or not yet. */
   gcTodo: number;
   gc: GcStatus;
@@ -385,13 +386,16 @@ function mergeAndRepair(partition: number, replies: Map<string, Buffer | null>, 
   const merged = copies.map((bytes) => decodeEntry(schema, bytes)).reduce((a, b) => schema.merge(a, b));
   const mergedBytes = encodeEntry(schema, merged);
   for (const [nodeId, bytes] of replies) {
-    if (bytes !== null && bytes.equals(mergedBytes)) continue;
-    // Read repair, in the background: the caller already has its answer.
-    context.state.repairs++;
-    const repair = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries: [mergedBytes], replyTo }), context.components.replicaTimeoutMs);
-    repair.catch((error) => context.log.debug('read repair failed', { node: nodeId.slice(0, 16), error: errorMessage(error) }));
+    if (bytes === null || !bytes.equals(mergedBytes)) sendRepair(partition, nodeId, [mergedBytes], context);
   }
   return mergedBytes;
+}
+
+/** Read repair, in the background: the caller already has its answer. */
+function sendRepair(partition: number, nodeId: string, entries: Buffer[], context: Context): void {
+  context.state.repairs++;
+  const repair = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), context.components.replicaTimeoutMs);
+  repair.catch((error) => context.log.debug('read repair failed', { node: nodeId.slice(0, 16), error: errorMessage(error) }));
 }
 
 // ---- range reads -------------------------------------------------------------------------------
@@ -399,8 +403,8 @@ function mergeAndRepair(partition: number, replies: Map<string, Buffer | null>, 
 /**
  * Rows of one partition key, sort keys in [start, end), at most `limit`, in either direction.
  * Each replica returns the first `limit` rows it has; the merge of R such lists, cut at `limit`,
- * is exact, since every acknowledged row is on at least one of any R replicas.
- * (Range reads do not repair replicas yet; anti-entropy does.)
+ * is exact, since every acknowledged row is on at least one of any R replicas. Replicas that
+ * lacked or held differently a row they should have returned are repaired in the background.
  */
 function onRange(message: Extract<TableMessage, { type: 'range' }>, context: Context): void {
   const { partitionKey, replyTo } = message;
@@ -426,20 +430,9 @@ function readRange(partition: number, range: RowRange, context: Context): Promis
   const replies = quorumRead(partition, context, (replica) =>
     context.ask(replica, (replyTo: Ref<Buffer[]>) => ({ type: 'range' as const, ...range, replyTo }), context.components.replicaTimeoutMs),
   );
-  return replies.then((answers) => mergeRanges([...answers.values()], range, context.components.schema));
-}
-
-function mergeRanges(lists: Buffer[][], range: RowRange, schema: TableSchema<unknown>): Buffer[] {
-  const merged = new Map<string, { key: Buffer; entry: unknown }>();
-  for (const rows of lists) {
-    for (const bytes of rows) {
-      const entry = decodeEntry(schema, bytes);
-      const key = rowKey(schema, entry);
-      const id = key.toString('hex');
-      const existing = merged.get(id);
-      merged.set(id, { key, entry: existing ? schema.merge(existing.entry, entry) : entry });
-    }
-  }
-  const ordered = [...merged.values()].sort((a, b) => Buffer.compare(a.key, b.key) * (range.reverse ? -1 : 1));
-  return ordered.slice(0, range.limit).map((row) => encodeEntry(schema, row.entry));
+  return replies.then((answers) => {
+    const { rows, repairs } = mergeRangeReplies(context.components.schema, answers, range.limit, range.reverse);
+    for (const [nodeId, entries] of repairs) sendRepair(partition, nodeId, entries, context);
+    return rows;
+  });
 }

@@ -50,6 +50,7 @@ export {
   type MerkleTodoQueue,
   type TodoBatchResult,
 } from './merkle-todo';
+export { mergeRangeReplies, type RangeMerge } from './range-merge';
 export { isWriteDone, isWriteLost, placementOf, syncQuorum, type Placement, type PlacementPolicy, type WriteSet } from './placement';
 export {
   fullCopyQuorums,
