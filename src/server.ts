@@ -15,8 +15,8 @@ import type { HandshakeParty } from './protocols/rpc/handshake';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-identity';
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { openSqliteStore } from './storage/metadata';
-import { initHashing, validateSchema, type TableSchema } from './protocols/table';
-import { testFullItemsSchema, testItemsSchema } from './protocols/table/schemas/test-items';
+import { initHashing, schemaRegistry, type TableSchema } from './protocols/table';
+import { TEST_SCHEMAS } from './protocols/table/schemas/test-items';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -50,17 +50,12 @@ const REPLICA_TIMEOUT_DEFAULT_MS = 30_000;
 const METADATA_DB_FILE = 'db.sqlite';
 
 /**
- * The tables this node serves. S3 and K2V schemas join here in later issues; the test table only
- * when asked (GRANGE_TEST_TABLES=1), for the table engine's integration tests.
+ * The tables this node serves, by name (validated, no duplicates). S3 and K2V schemas join here in
+ * later issues; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
+ * integration tests.
  */
-function tableSchemas(withTestTables: boolean): TableSchema<unknown>[] {
-  const schemas: TableSchema<unknown>[] = withTestTables ? [testItemsSchema as TableSchema<unknown>, testFullItemsSchema as TableSchema<unknown>] : [];
-  for (const schema of schemas) {
-    validateSchema(schema);
-    // The insert queue that carries hook effects to other tables is not built yet.
-    if (schema.updated) throw new Error(`table ${schema.name}: update hooks are not supported yet`);
-  }
-  return schemas;
+function tableSchemas(withTestTables: boolean): ReadonlyMap<string, TableSchema<unknown>> {
+  return schemaRegistry(withTestTables ? (TEST_SCHEMAS as readonly TableSchema<unknown>[]) : []);
 }
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
@@ -83,6 +78,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const layout = loadLayout(config);
   const store = openSqliteStore({ path: join(config.metadataDir, METADATA_DB_FILE), fsync: config.metadataFsync });
   const hasher = await initHashing();
+  const schemas = tableSchemas(options.testTables === true);
   const saved = loadPeerList(config.metadataDir);
   if (saved.problem) logger.warn('ignoring the saved peer list', { problem: saved.problem });
   system.spawn(nodeActor, 'node', {
@@ -125,7 +121,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     tables: {
       layout: { path: NODE_PATHS.layout },
       drainTimeoutMs: 4 * (config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS),
-      tables: tableSchemas(options.testTables === true).map((schema) => ({
+      tables: [...schemas.values()].map((schema) => ({
+        schemaOf: (name: string) => schemas.get(name),
         schema,
         store,
         hasher,

@@ -111,8 +111,8 @@ export function testItem(pk: string, sk: string, value: string | null, timestamp
   return { pk, sk, value: crdt.lwwNew(value, timestampMs) };
 }
 
-/** The test tables: `test_items` (sharded) and `test_full_items` (a full copy on every node). */
-export type TestTable = 'test_items' | 'test_full_items';
+/** The test tables (src/protocols/table/schemas/test-items.ts). */
+export type TestTable = 'test_items' | 'test_full_items' | 'test_events' | 'test_event_index';
 
 export async function insertItems(cluster: Cluster, index: number, items: TestItem[], table: TestTable = 'test_items'): Promise<void> {
   const client = await cluster.client(index);

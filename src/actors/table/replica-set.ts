@@ -6,6 +6,7 @@ import { assertNever, defineActor, type Ref, type WorkerRunnerMessage } from '..
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
 import { replicaActor, replicaName } from './replica';
+import type { SchemaLookup } from './storage';
 
 export const REPLICA_SET_NAME = 'replicas';
 
@@ -16,6 +17,8 @@ export interface ReplicaSetComponents {
   store: MetadataStore;
   hasher: Hasher;
   merkleWorker: Ref<WorkerRunnerMessage>;
+  schemaOf: SchemaLookup;
+  insertWorkerOf: (table: string) => Ref<WorkerRunnerMessage>;
 }
 
 export const replicaSetActor = defineActor<ReplicaSetMessage, Set<number>, ReplicaSetComponents>({
@@ -24,10 +27,10 @@ export const replicaSetActor = defineActor<ReplicaSetMessage, Set<number>, Repli
   handle(message, context) {
     switch (message.type) {
       case 'ensure': {
-        const { schema, store, hasher, merkleWorker } = context.components;
+        const { schema, store, hasher, merkleWorker, schemaOf, insertWorkerOf } = context.components;
         for (const partition of message.partitions) {
           if (context.state.has(partition)) continue;
-          context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher, merkleWorker });
+          context.spawn(replicaActor, replicaName(partition), { schema, partition, store, hasher, merkleWorker, schemaOf, insertWorkerOf });
           context.state.add(partition);
         }
         return;

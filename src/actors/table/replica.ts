@@ -6,7 +6,7 @@ import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
 import { encodeMerkleNode, merkleLeavesUnder, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
-import { applyEntries, dataTreeName, deleteRowsIfUnchanged, merkleTreeName, type ConditionalDelete } from './storage';
+import { applyEntries, dataTreeName, deleteRowsIfUnchanged, merkleTreeName, type ConditionalDelete, type SchemaLookup } from './storage';
 
 /** Largest page a range read returns at once. */
 export const REPLICA_RANGE_LIMIT_MAX = 1000;
@@ -34,7 +34,7 @@ export type ReplicaMessage =
   | { type: 'subtreeRows'; prefix: Buffer; limit: number; replyTo: Ref<SubtreeRows> }
   // Hand-off and tombstone GC: delete rows, each only if still the copy named by its hash.
   | { type: 'deleteIfEqual'; items: ConditionalDelete[]; replyTo: Ref<ReplicaUpdateReply> }
-  | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number> };
+  | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number>; queuedTables?: string[] };
 
 export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode', 'getRows', 'subtreeRows', 'deleteIfEqual'] as const;
 
@@ -47,6 +47,9 @@ export interface ReplicaComponents {
   merkleWorker: Ref<WorkerRunnerMessage>;
   /** Stamps the GC todo record of a row that becomes a tombstone; Date.now when absent. */
   nowMs?: () => number;
+  /** The tables `updated` hooks may write to, and their insert workers (woken after a write). */
+  schemaOf: SchemaLookup;
+  insertWorkerOf: (table: string) => Ref<WorkerRunnerMessage>;
 }
 
 interface ReplicaState {
@@ -70,7 +73,7 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
   handle(message, context) {
     switch (message.type) {
       case 'update': return onUpdate(message.entries, message.replyTo, context);
-      case 'updateDone': return onUpdateDone(message.replyTo, message.outcome, context);
+      case 'updateDone': return onUpdateDone(message.replyTo, message.outcome, message.queuedTables ?? [], context);
       case 'get': return onGet(message.rowKey, message.replyTo, context);
       case 'range': return onRange(message, context);
       case 'merkleNode': return onMerkleNode(message.prefix, message.hashOnly === true, message.replyTo, context);
@@ -90,8 +93,9 @@ function onUpdate(entries: Buffer[], replyTo: Ref<ReplicaUpdateReply>, context: 
   }
   const nowMs = (context.components.nowMs ?? Date.now)();
   // Group commit: concurrent updates share one SQLite transaction (each in its own savepoint).
-  const work = store.transactAsync((tx) => applyEntries(tx, schema, hasher, partition, entries, nowMs));
-  context.pipeToSelf(work, (outcome) => ({ type: 'updateDone', replyTo, outcome }));
+  const queued = new Set<string>();
+  const work = store.transactAsync((tx) => applyEntries(tx, schema, hasher, partition, entries, nowMs, context.components.schemaOf, queued));
+  context.pipeToSelf(work, (outcome) => ({ type: 'updateDone', replyTo, outcome, queuedTables: [...queued] }));
 }
 
 function onDeleteIfEqual(items: ConditionalDelete[], replyTo: Ref<ReplicaUpdateReply>, context: Context): void {
@@ -103,11 +107,12 @@ function onDeleteIfEqual(items: ConditionalDelete[], replyTo: Ref<ReplicaUpdateR
   context.pipeToSelf(work, (outcome) => ({ type: 'updateDone', replyTo, outcome }));
 }
 
-function onUpdateDone(replyTo: Ref<ReplicaUpdateReply>, outcome: Outcome<number>, context: Context): void {
+function onUpdateDone(replyTo: Ref<ReplicaUpdateReply>, outcome: Outcome<number>, queuedTables: string[], context: Context): void {
   if (!outcome.ok) return context.replyError(replyTo, outcome.error);
   context.state.updates++;
   context.state.rowsChanged += outcome.value;
   if (outcome.value > 0) context.tell(context.components.merkleWorker, { type: 'wake' });
+  for (const table of queuedTables) context.tell(context.components.insertWorkerOf(table), { type: 'wake' });
   context.tell(replyTo, { changed: outcome.value });
 }
 

@@ -6,7 +6,9 @@ import type { Transaction } from '../../storage/metadata';
 import {
   CONTENT_HASH_BYTES,
   decodeEntry,
+  encodeEntry,
   entryHash,
+  fromWireChecked,
   gcTodoKey,
   gcTodoValue,
   merkleTodoValue,
@@ -16,6 +18,7 @@ import {
   TableError,
   type GcTodoRecord,
   type Hasher,
+  type QueuedWrite,
   type TableSchema,
 } from '../../protocols/table';
 
@@ -35,6 +38,14 @@ export function gcTodoTreeName(table: string): string {
   return `tbl_${table}_gc_todo`;
 }
 
+/** Writes other tables' `updated` hooks queued for this table, by row key, awaiting a quorum insert. */
+export function insertQueueTreeName(table: string): string {
+  return `tbl_${table}_insert_queue`;
+}
+
+/** Finds the schema of a table an `updated` hook writes to. */
+export type SchemaLookup = (table: string) => TableSchema<unknown> | undefined;
+
 /** A row to delete only if its stored entry still has this hash (GC, hand-off). */
 export interface ConditionalDelete {
   rowKey: Buffer;
@@ -47,7 +58,7 @@ export interface ConditionalDelete {
  * so the trie can never miss a write (it catches up from the todo tree after a crash); a row that
  * became a tombstone is also queued for GC, stamped `nowMs` (this node's clock): one small put.
  */
-export function applyEntries<E>(tx: Transaction, schema: TableSchema<E>, hasher: Hasher, partition: number, entries: readonly Uint8Array[], nowMs: number): number {
+export function applyEntries<E>(tx: Transaction, schema: TableSchema<E>, hasher: Hasher, partition: number, entries: readonly Uint8Array[], nowMs: number, schemaOf?: SchemaLookup, queuedTables?: Set<string>): number {
   const data = tx.tree(dataTreeName(schema.name));
   const todo = tx.tree(merkleTodoTreeName(schema.name));
   const gcTodo = tx.tree(gcTodoTreeName(schema.name));
@@ -58,14 +69,28 @@ export function applyEntries<E>(tx: Transaction, schema: TableSchema<E>, hasher:
     if (partitionOfRowKey(key) !== partition) throw new TableError('malformed', `entry belongs to partition ${partitionOfRowKey(key)}, not ${partition}`);
     const plan = planUpdate(schema, hasher, data.get(key), incoming);
     if (plan === null) continue;
-    // Invariant: no registered schema has effects yet (checked at registration); the insert
-    // queue that carries them to other tables comes with the first schema that needs one.
     data.insert(plan.rowKey, plan.bytes);
+    // The hook's writes are queued in this same transaction: they happen if and only if this one
+    // does, and the target table's insert worker carries them out with a quorum write.
+    for (const effect of plan.effects) {
+      queueInsert(tx, effect, schemaOf);
+      queuedTables?.add(effect.table);
+    }
     todo.insert(plan.rowKey, merkleTodoValue(plan.entryHash));
     if (schema.isTombstone(plan.next)) gcTodo.insert(gcTodoKey(Math.floor(nowMs), plan.rowKey), gcTodoValue(plan.entryHash));
     changed++;
   }
   return changed;
+}
+
+function queueInsert(tx: Transaction, effect: QueuedWrite, schemaOf: SchemaLookup | undefined): void {
+  const target = schemaOf?.(effect.table);
+  if (!target) throw new TableError('invalid-schema', `an updated hook wrote to table ${effect.table}, which this node does not serve`);
+  const entry = fromWireChecked(target, effect.entry);
+  const key = rowKey(target, entry);
+  const queue = tx.tree(insertQueueTreeName(target.name));
+  const queued = queue.get(key);
+  queue.insert(key, encodeEntry(target, queued === null ? entry : target.merge(decodeEntry(target, queued), entry)));
 }
 
 /**

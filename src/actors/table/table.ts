@@ -34,10 +34,15 @@ import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage 
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
 import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
 import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
+import { insertQueueWorker } from './insert-queue-worker';
+import type { SchemaLookup } from './storage';
 import { syncWorker, type RoundReport, type SyncStatus } from './sync-worker';
 
 const MERKLE_WORKER = 'merkle';
 const SYNC_WORKER = 'sync';
+const INSERT_WORKER = 'insert';
+/** The insert worker is woken by each write that queues for it; this is only its fallback poll. */
+const INSERT_QUEUE_IDLE_DELAY_MS = 5_000;
 const GC_WORKER = 'gc';
 /** The Merkle updater is woken by every write; this is only its fallback poll. */
 const MERKLE_IDLE_DELAY_MS = 5_000;
@@ -97,6 +102,8 @@ export interface TableComponents {
   syncIntervalMs: number;
   /** Tombstones older than this are collected once every replica holds them. */
   gcDelayMs: number;
+  /** Every table this node serves, by name: where `updated` hooks' writes go. */
+  schemaOf: SchemaLookup;
 }
 
 /** What a table tells its parent when it has synced a newer layout version. */
@@ -153,7 +160,13 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     context.spawn(workerRunner, SYNC_WORKER, { worker: state.sync, idleDelayMs: syncIntervalMs });
     state.gc = gcWorker({ table: schema.name, tablePath: context.path, selfId, store, hasher, placement: () => state.placement, delayMs: gcDelayMs, ask: context.ask, askTimeoutMs: replicaTimeoutMs, nowMs: Date.now, random: Math.random });
     context.spawn(workerRunner, GC_WORKER, { worker: state.gc, idleDelayMs: gcPollDelayMs(gcDelayMs) });
-    context.spawn(replicaSetActor, REPLICA_SET_NAME, { schema, store, hasher, merkleWorker: context.child<WorkerRunnerMessage>(MERKLE_WORKER)! });
+    const insert = (entries: Buffer[]): Promise<void> =>
+      context.ask(context.self, (replyTo: Ref<TableWriteReply>) => ({ type: 'insert' as const, entries, replyTo }), 2 * replicaTimeoutMs).then(() => undefined);
+    context.spawn(workerRunner, INSERT_WORKER, { worker: insertQueueWorker({ table: schema.name, store, insert }), idleDelayMs: INSERT_QUEUE_IDLE_DELAY_MS });
+    // Sibling tables' insert workers, by path: a hook's write wakes the target table's worker.
+    const tablesPath = context.path.slice(0, context.path.lastIndexOf('/'));
+    const insertWorkerOf = (table: string): Ref<WorkerRunnerMessage> => ({ path: `${tablesPath}/${table}/${INSERT_WORKER}` });
+    context.spawn(replicaSetActor, REPLICA_SET_NAME, { schema, store, hasher, merkleWorker: context.child<WorkerRunnerMessage>(MERKLE_WORKER)!, schemaOf: context.components.schemaOf, insertWorkerOf });
     spawnStoredReplicas(state, context);
     return state;
   },

@@ -29,3 +29,21 @@ export const testItemsSchema: TableSchema<TestItem> = {
 
 /** The same items in a full-copy table: every storage node holds every row. */
 export const testFullItemsSchema: TableSchema<TestItem> = { ...testItemsSchema, name: 'test_full_items', replication: 'full' };
+
+/**
+ * Events whose `updated` hook indexes them by value in `test_event_index` (pk = the value,
+ * sk = event pk/sk): the insert queue's test, a cascade in miniature.
+ */
+export const testEventsSchema: TableSchema<TestItem> = {
+  ...testItemsSchema,
+  name: 'test_events',
+  updated(_old, next, effects) {
+    if (next.value.value === null) return;
+    effects.queue('test_event_index', testItemsSchema.toWire({ pk: next.value.value, sk: `${next.pk}/${next.sk}`, value: next.value }));
+  },
+};
+
+export const testEventIndexSchema: TableSchema<TestItem> = { ...testItemsSchema, name: 'test_event_index' };
+
+/** Every test table, registered together when GRANGE_TEST_TABLES=1. */
+export const TEST_SCHEMAS = [testItemsSchema, testFullItemsSchema, testEventsSchema, testEventIndexSchema] as const;
