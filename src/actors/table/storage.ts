@@ -5,7 +5,10 @@
 import type { Transaction } from '../../storage/metadata';
 import {
   CONTENT_HASH_BYTES,
+  adjustCounter,
+  decodeCounter,
   decodeEntry,
+  encodeCounter,
   encodeEntry,
   entryHash,
   fromWireChecked,
@@ -43,6 +46,11 @@ export function insertQueueTreeName(table: string): string {
   return `tbl_${table}_insert_queue`;
 }
 
+/** A node-local counter tree (block refcounts): key -> encoded LocalCounter. */
+export function localCounterTreeName(counter: string): string {
+  return `cnt_${counter}`;
+}
+
 /** Finds the schema of a table an `updated` hook writes to. */
 export type SchemaLookup = (table: string) => TableSchema<unknown> | undefined;
 
@@ -75,6 +83,11 @@ export function applyEntries<E>(tx: Transaction, schema: TableSchema<E>, hasher:
     for (const effect of plan.effects) {
       queueInsert(tx, effect, schemaOf);
       queuedTables?.add(effect.table);
+    }
+    for (const change of plan.counters) {
+      const tree = tx.tree(localCounterTreeName(change.counter));
+      const old = tree.get(change.key);
+      tree.insert(change.key, encodeCounter(adjustCounter(old === null ? null : decodeCounter(old), change.delta, nowMs)));
     }
     todo.insert(plan.rowKey, merkleTodoValue(plan.entryHash));
     if (schema.isTombstone(plan.next)) gcTodo.insert(gcTodoKey(Math.floor(nowMs), plan.rowKey), gcTodoValue(plan.entryHash));

@@ -50,6 +50,7 @@ export {
   type MerkleTodoQueue,
   type TodoBatchResult,
 } from './merkle-todo';
+export { adjustCounter, decodeCounter, encodeCounter, isDeletable, type LocalCounter } from './counter';
 export { mergeRangeReplies, type RangeMerge } from './range-merge';
 export { isWriteDone, isWriteLost, placementOf, syncQuorum, type Placement, type PlacementPolicy, type WriteSet } from './placement';
 export {
@@ -78,6 +79,7 @@ export {
   schemaRegistry,
   splitRowKey,
   validateSchema,
+  type CounterDelta,
   type QueuedWrite,
   type Replication,
   type TableEffects,

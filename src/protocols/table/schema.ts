@@ -26,9 +26,23 @@ export interface QueuedWrite {
   readonly entry: unknown;
 }
 
+/** A change to a node-local counter the `updated` hook asks for (block refcounts). */
+export interface CounterDelta {
+  /** Which counter tree, e.g. `block` for block refcounts. */
+  readonly counter: string;
+  readonly key: Buffer;
+  readonly delta: number;
+}
+
 /** Handed to `updated`: the only way a hook acts on the world. */
 export interface TableEffects {
+  /** A write to another table (or this one), carried out later by a quorum write. */
   queue(tableName: string, wireEntry: unknown): void;
+  /**
+   * A change to a counter of this node only, in the same transaction. Every replica of the row
+   * runs the hook, so each holder counts its own references (Garage's block refcounts).
+   */
+  adjust(counter: string, key: Buffer, delta: number): void;
 }
 
 export interface TableSchema<E> {

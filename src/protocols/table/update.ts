@@ -6,7 +6,7 @@ import { TableError } from './errors';
 import { decodeEntry, encodeEntry } from './encoding';
 import { entryHash, type Hasher } from './hash';
 import { TABLE_LIMITS } from './limits';
-import { rowKey, type QueuedWrite, type TableEffects, type TableSchema } from './schema';
+import { rowKey, type CounterDelta, type QueuedWrite, type TableEffects, type TableSchema } from './schema';
 
 export interface RowUpdate<E> {
   readonly rowKey: Buffer;
@@ -18,17 +18,28 @@ export interface RowUpdate<E> {
   readonly entryHash: Buffer;
   /** Writes the `updated` hook queued, in the order it queued them. */
   readonly effects: readonly QueuedWrite[];
+  /** Local counter changes the hook asked for, in order. */
+  readonly counters: readonly CounterDelta[];
 }
 
 /** Collects what an `updated` hook queues, refusing a runaway cascade. */
 export class EffectsCollector implements TableEffects {
   readonly writes: QueuedWrite[] = [];
+  readonly counters: CounterDelta[] = [];
 
   queue(tableName: string, wireEntry: unknown): void {
     if (this.writes.length >= TABLE_LIMITS.effectsPerUpdateMax) {
       throw new TableError('too-large', `an updated hook queued more than ${TABLE_LIMITS.effectsPerUpdateMax} writes`);
     }
     this.writes.push({ table: tableName, entry: wireEntry });
+  }
+
+  adjust(counter: string, key: Buffer, delta: number): void {
+    if (!Number.isSafeInteger(delta)) throw new TableError('malformed', `counter delta ${delta} must be an integer`);
+    if (this.counters.length >= TABLE_LIMITS.effectsPerUpdateMax) {
+      throw new TableError('too-large', `an updated hook changed more than ${TABLE_LIMITS.effectsPerUpdateMax} counters`);
+    }
+    this.counters.push({ counter, key: Buffer.from(key), delta });
   }
 }
 
@@ -47,5 +58,5 @@ export function planUpdate<E>(schema: TableSchema<E>, hasher: Hasher, oldBytes: 
   if (oldBytes !== null && Buffer.from(oldBytes.buffer, oldBytes.byteOffset, oldBytes.byteLength).equals(bytes)) return null;
   const effects = new EffectsCollector();
   schema.updated?.(old, next, effects);
-  return { rowKey: key, old, next, bytes, entryHash: entryHash(hasher, bytes), effects: effects.writes };
+  return { rowKey: key, old, next, bytes, entryHash: entryHash(hasher, bytes), effects: effects.writes, counters: effects.counters };
 }
