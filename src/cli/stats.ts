@@ -14,7 +14,7 @@ interface StatsArgs {
 
 export const statsCommand: CommandModule<object, StatsArgs> = {
   command: 'stats',
-  describe: "show this node's tables: items, pending Merkle updates, Merkle digest, anti-entropy",
+  describe: "show this node's tables: items, pending Merkle updates, Merkle digest, anti-entropy, tombstone GC",
   builder: (parser) => parser.option('json', { type: 'boolean', describe: 'print JSON' }),
   handler: async (args) => {
     const { config } = loadCliConfig(args.config, process.env);
@@ -30,8 +30,10 @@ export const statsCommand: CommandModule<object, StatsArgs> = {
       String(table.items),
       String(table.merkleTodo),
       table.merkleDigest.slice(0, 16),
-      `${table.sync.rounds} rounds, ${table.sync.rowsPushed} rows pushed`,
+      `${table.sync.rounds} rounds, ${table.sync.rowsPushed} pushed, ${table.sync.rowsPulled} pulled, ${table.sync.rowsHandedOff} handed off`,
+      `${table.gcTodo} queued, ${table.gc.deleted} deleted`,
     ]);
-    process.stdout.write(rows.length === 0 ? 'No tables on this node yet.\n' : formatTable([['TABLE', 'ITEMS', 'MERKLE TODO', 'MERKLE DIGEST', 'ANTI-ENTROPY'], ...rows]));
+    const header = ['TABLE', 'ITEMS', 'MERKLE TODO', 'MERKLE DIGEST', 'ANTI-ENTROPY', 'TOMBSTONE GC'];
+    process.stdout.write(rows.length === 0 ? 'No tables on this node yet.\n' : formatTable([header, ...rows]));
   },
 };
