@@ -15,8 +15,10 @@ import type { HandshakeParty } from './protocols/rpc/handshake';
 import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-identity';
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { openSqliteStore } from './storage/metadata';
+import { BLOCK_BYTES_MAX, openBlockStore } from './storage/blocks';
 import { initHashing, schemaRegistry, type TableSchema } from './protocols/table';
 import { TEST_SCHEMAS } from './protocols/table/schemas/test-items';
+import { blockRefSchema } from './protocols/block/block-ref';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -50,12 +52,14 @@ const REPLICA_TIMEOUT_DEFAULT_MS = 30_000;
 const METADATA_DB_FILE = 'db.sqlite';
 
 /**
- * The tables this node serves, by name (validated, no duplicates). S3 and K2V schemas join here in
- * later issues; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
+ * The tables this node serves, by name (validated, no duplicates): block_ref (block refcounts);
+ * S3 and K2V schemas join here in later issues; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
  * integration tests.
  */
 function tableSchemas(withTestTables: boolean): ReadonlyMap<string, TableSchema<unknown>> {
-  return schemaRegistry(withTestTables ? (TEST_SCHEMAS as readonly TableSchema<unknown>[]) : []);
+  const schemas: TableSchema<unknown>[] = [blockRefSchema as TableSchema<unknown>];
+  if (withTestTables) schemas.push(...(TEST_SCHEMAS as readonly TableSchema<unknown>[]));
+  return schemaRegistry(schemas);
 }
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
@@ -79,6 +83,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const store = openSqliteStore({ path: join(config.metadataDir, METADATA_DB_FILE), fsync: config.metadataFsync });
   const hasher = await initHashing();
   const schemas = tableSchemas(options.testTables === true);
+  const blockStore = openBlockStore({ config });
   const saved = loadPeerList(config.metadataDir);
   if (saved.problem) logger.warn('ignoring the saved peer list', { problem: saved.problem });
   system.spawn(nodeActor, 'node', {
@@ -115,6 +120,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       persist: (encoded) => saveLayoutBytes(config.metadataDir, encoded),
       membership: { path: NODE_PATHS.membership },
       tables: { path: NODE_PATHS.tables },
+      blocks: { path: NODE_PATHS.blocks },
       pullTimeoutMs: LAYOUT_PULL_TIMEOUT_MS,
       nowMs,
     },
@@ -133,6 +139,15 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         syncIntervalMs: config.tableSyncInterval,
         gcDelayMs: config.tableTombstoneGcDelay,
       })),
+    },
+    blocks: {
+      selfId: identity.nodeId,
+      store: blockStore,
+      initialLayout: layout,
+      policy: { replicationFactor: config.replicationFactor, consistencyMode: config.consistencyMode },
+      ramBufferMaxBytes: config.blockRamBufferMax,
+      blockBytesMax: BLOCK_BYTES_MAX,
+      transferTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
     },
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });

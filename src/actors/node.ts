@@ -11,6 +11,7 @@ import { inspectorActor, type InspectorComponents } from './cluster/inspector';
 import { layoutActor, type LayoutComponents } from './cluster/layout';
 import { netActor, type NetComponents } from './net/net';
 import { tablesActor, type TablesComponents } from './table/tables';
+import { blockManagerActor, type BlockManagerComponents } from './block/manager';
 import { assertNever, defineActor, type Ref } from './runtime';
 
 export const NODE_PATHS = {
@@ -19,6 +20,7 @@ export const NODE_PATHS = {
   membership: '/node/membership',
   layout: '/node/layout',
   tables: '/node/tables',
+  blocks: '/node/blocks',
   inspector: '/node/inspector',
   diagnostics: '/node/diagnostics',
 } as const;
@@ -40,6 +42,7 @@ export interface NodeComponents {
   membership: MembershipComponents;
   layout: LayoutComponents;
   tables: TablesComponents;
+  blocks: BlockManagerComponents;
   inspector: InspectorComponents;
 }
 
@@ -55,6 +58,7 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     context.spawn(membershipActor, 'membership', components.membership);
     context.spawn(layoutActor, 'layout', components.layout);
     context.spawn(tablesActor, 'tables', components.tables);
+    context.spawn(blockManagerActor, 'blocks', components.blocks);
     context.spawn(inspectorActor, 'inspector', components.inspector);
     context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };

@@ -26,8 +26,9 @@ export const BLOCK_SIZE_DEFAULT_BYTES = 1 * MIB_BYTES;
 // Objects under 3 KiB are stored inline, so a block is always above that; 4 KiB keeps multi-block
 // objects cheap in tests without letting a typo ("1K") turn every upload into a storm of blocks.
 export const BLOCK_SIZE_MIN_BYTES = 4 * KIB_BYTES;
-// Several blocks are in flight per request and each travels as one frame: keep memory bounded.
-export const BLOCK_SIZE_MAX_BYTES = 128 * MIB_BYTES;
+// A block travels between nodes as one RPC message (at most 17 MiB with its envelope), and
+// several are in flight per request: 16 MiB keeps both bounded (the block store refuses more).
+export const BLOCK_SIZE_MAX_BYTES = 16 * MIB_BYTES;
 // Garage's default for the RAM kept for blocks still being sent to slow replicas.
 export const BLOCK_RAM_BUFFER_MAX_DEFAULT_BYTES = 256 * MIB_BYTES;
 // Parallelism knobs (block reads, block writes per request).

@@ -393,7 +393,7 @@ describe('one clear line for each kind of mistake', () => {
         'invalid-value',
         /invalid value for "block_size": size "12XB" has an unknown unit "XB"; use a number of bytes, or K, M, G, T, P \(powers of 1000\) or KiB, MiB, GiB, TiB, PiB \(powers of 1024\)$/,
       );
-      expectProblem(() => parse(minimal('block_size = "1K"')), 'invalid-value', /invalid value for "block_size": must be from 4 KiB to 128 MiB, found 1000 bytes$/);
+      expectProblem(() => parse(minimal('block_size = "1K"')), 'invalid-value', /invalid value for "block_size": must be from 4 KiB to 16 MiB, found 1000 bytes$/);
       expectProblem(() => parse(minimal('block_size = -5')), 'invalid-value', /invalid value for "block_size": size -5 is negative$/);
     });
 

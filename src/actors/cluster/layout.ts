@@ -52,6 +52,8 @@ export interface LayoutComponents {
    * sync at once (it holds nothing).
    */
   tables: Ref<LayoutTablesMessage> | null;
+  /** Told of every change, so that blocks go to the right holders. */
+  blocks: Ref<{ type: 'layoutChanged'; history: LayoutHistory }> | null;
   pullTimeoutMs: number;
   nowMs: () => number;
 }
@@ -193,6 +195,7 @@ function adopt(candidate: LayoutHistory, context: Context): void {
   persist(context);
   context.tell(context.components.membership, { type: 'layoutChanged', summary: summarize(selfId, history, digest) });
   if (context.components.tables) context.tell(context.components.tables, { type: 'layoutChanged', history });
+  if (context.components.blocks) context.tell(context.components.blocks, { type: 'layoutChanged', history });
 }
 
 function persist(context: Context): void {
