@@ -2,6 +2,10 @@
 // Invariant: nothing the peer sends reaches any actor before the handshake has proven that the
 // peer knows rpc_secret and holds the key of the node id it claims; after that, every frame is
 // sealed with the session keys, and any frame that fails to open closes the connection.
+// Invariant: nothing the peer sends reaches any actor before the net actor has published the
+// route to this peer (it says so with `routed`): an answer to the peer, even one given at once
+// (an unknown actor or message type), always finds its way back. Envelopes that arrive earlier
+// (the peer's first asks often come in the same read as its last handshake message) wait here.
 import WebSocket from 'ws';
 import { assertNever, defineActor, replyToOf, type ActorContext, type InitContext, type Priority, type Ref } from '../runtime';
 import {
@@ -37,6 +41,7 @@ export type ConnectionMessage =
   | { type: 'socketFailed'; error: string }
   | { type: 'flushed' }
   | { type: 'flush' }
+  | { type: 'routed' }
   | { type: 'handshakeTimedOut' };
 
 export interface ConnectionComponents {
@@ -65,6 +70,10 @@ interface ConnectionState {
   framesInFlight: number;
   flushScheduled: boolean;
   peerId: string | null;
+  /** The net actor has published the route to this peer: inbound envelopes go straight through. */
+  routed: boolean;
+  /** Envelopes opened before then, oldest first (at most NET_LIMITS.heldEnvelopesMax). */
+  held: Envelope[];
   framesSent: number;
   framesReceived: number;
   bytesSent: number;
@@ -93,6 +102,8 @@ export const connectionActor = defineActor<ConnectionMessage, ConnectionState, C
       framesInFlight: 0,
       flushScheduled: false,
       peerId: null,
+      routed: false,
+      held: [],
       framesSent: 0,
       framesReceived: 0,
       bytesSent: 0,
@@ -110,6 +121,7 @@ export const connectionActor = defineActor<ConnectionMessage, ConnectionState, C
       case 'socketFailed': return closeConnection(context, message.error);
       case 'flushed': return onFlushed(context);
       case 'flush': return onFlush(context);
+      case 'routed': return onRouted(context);
       case 'handshakeTimedOut': return closeConnection(context, 'handshake timed out');
       default: return assertNever(message);
     }
@@ -221,8 +233,34 @@ function handshakeDone(result: HandshakeResult, context: Context): void {
 
 function onFrame(cipher: FrameCipher, peerId: string, data: Buffer, context: Context): void {
   const frame = cipher.open(data);
-  context.state.framesReceived++;
-  for (const message of context.state.reassembler.accept(frame)) context.components.deliver(decodeEnvelope(message.bytes), peerId);
+  const state = context.state;
+  state.framesReceived++;
+  for (const message of state.reassembler.accept(frame)) {
+    const envelope = decodeEnvelope(message.bytes);
+    if (state.routed) context.components.deliver(envelope, peerId);
+    else holdEnvelope(envelope, peerId, context);
+  }
+}
+
+function holdEnvelope(envelope: Envelope, peerId: string, context: Context): void {
+  const state = context.state;
+  state.held.push(envelope);
+  // A bound, not a working size: the route comes one turn of the net actor later. Past it, the
+  // connection stops waiting (an immediate answer may then be lost, the asker times out).
+  if (state.held.length > NET_LIMITS.heldEnvelopesMax) releaseHeld(peerId, context);
+}
+
+function onRouted(context: Context): void {
+  context.state.routed = true;
+  if (context.state.peerId !== null) releaseHeld(context.state.peerId, context);
+}
+
+/** Delivers the envelopes held back so far, in order; from now on envelopes are not held. */
+function releaseHeld(peerId: string, context: Context): void {
+  const held = context.state.held;
+  context.state.held = [];
+  context.state.routed = true;
+  for (const envelope of held) context.components.deliver(envelope, peerId);
 }
 
 function onSend(message: Extract<ConnectionMessage, { type: 'send' }>, context: Context): void {
@@ -263,9 +301,14 @@ function onSendError(message: Extract<ConnectionMessage, { type: 'sendError' }>,
   scheduleFlush(context);
 }
 
+/**
+ * A frame left for the kernel. What queued meanwhile goes out with the next flush, behind the
+ * sends already in the mailbox, rather than at once: sending here would cut a frame per write
+ * callback, often holding a single small message.
+ */
 function onFlushed(context: Context): void {
   context.state.framesInFlight--;
-  pump(context);
+  if (!context.state.sendQueue.isEmpty()) scheduleFlush(context);
 }
 
 /** Hands frames to the socket, interactive first, keeping only a few unflushed (bounded memory). */
@@ -288,6 +331,9 @@ function pump(context: Context): void {
 function closeConnection(context: Context, reason: string, code: number = NET_LIMITS.closeCodeNormal): void {
   const state = context.state;
   if (state.phase.name === 'closed') return;
+  // What an authenticated peer sent before the close is delivered, as it would have been had the
+  // route come first (a duplicate connection is closed unrouted; answers take the other one).
+  if (state.peerId !== null && state.held.length > 0) releaseHeld(state.peerId, context);
   state.phase = { name: 'closed' };
   context.cancelTimer(HANDSHAKE_TIMER);
   if (state.socket.readyState === WebSocket.OPEN) state.socket.close(code, reason.slice(0, NET_LIMITS.closeReasonLengthMax));

@@ -10,4 +10,9 @@ export const NET_LIMITS = {
   closeReasonLengthMax: 120,
   /** Inbound connections that have not finished their handshake, at most (a flood costs little). */
   pendingInboundMax: 64,
+  /**
+   * Envelopes a new connection holds while the net actor publishes its route (one turn of that
+   * actor): a peer's first burst. Past it they go through unheld.
+   */
+  heldEnvelopesMax: 4096,
 } as const;

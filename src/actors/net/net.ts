@@ -195,7 +195,10 @@ function onConnectionUp(event: Extract<ConnectionEvent, { type: 'connectionUp' }
     context.tell(context.child<ConnectionMessage>(existingName)!, { type: 'close', reason: 'duplicate connection' });
   }
   state.peers.set(event.peerId, event.name);
-  context.components.routes.set(event.peerId, context.child<ConnectionMessage>(event.name)!);
+  const connection = context.child<ConnectionMessage>(event.name)!;
+  context.components.routes.set(event.peerId, connection);
+  // Only now may the connection hand the peer's messages on: answers to them have a way back.
+  context.tell(connection, { type: 'routed' });
   if (existingName === undefined) {
     notify(context, { type: 'peerUp', peerId: event.peerId, publicAddr: event.peerPublicAddr, role: event.peerRole, dialAddr: entry.dialAddr });
   }

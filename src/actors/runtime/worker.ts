@@ -13,6 +13,11 @@ export interface Worker {
   /** One bounded unit of work (a block, a batch of entries): never a whole scan in one step. */
   step(): Promise<WorkerStepResult>;
   status?(): Record<string, unknown>;
+  /**
+   * How long an idle worker waits after a wake before it steps (default 0: at once). Wakes that
+   * come in a burst (one per write) then share one step, and its batch, instead of one each.
+   */
+  readonly wakeDelayMs?: number;
 }
 
 export type WorkerPhase = WorkerStepResult | 'paused' | 'error-backoff';
@@ -114,8 +119,11 @@ function scheduleAfterError(error: Error, context: Context): void {
 
 function onWake(context: Context): void {
   if (context.state.phase !== 'idle') return;
-  context.cancelTimer(NEXT_STEP_TIMER);
   context.state.phase = 'busy';
+  const delayMs = context.components.worker.wakeDelayMs ?? 0;
+  // Same key: replaces the idle timer. While busy, later wakes change nothing.
+  if (delayMs > 0) return context.startTimer(NEXT_STEP_TIMER, delayMs, { type: 'step' });
+  context.cancelTimer(NEXT_STEP_TIMER);
   onStep(context);
 }
 

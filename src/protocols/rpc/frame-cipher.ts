@@ -137,8 +137,10 @@ export class FrameCipher {
   }
 
   /**
-   * Seals the concatenation of `parts` as one frame, without first copying them together (a
-   * frame header and a slice of a large message are sealed straight from where they are).
+   * Seals the concatenation of `parts` as one frame. Large parts (a slice of a block) are sealed
+   * straight from where they are; runs of small ones (record headers, small messages) are copied
+   * together first, as each cipher.update is a call into C++ and a fresh output buffer: sealing
+   * a frame of 16 small records part by part cost three times as much as copying them first.
    */
   sealParts(parts: readonly Uint8Array[]): Buffer {
     if (this.#closed) throw new FrameCipherClosedError();
@@ -146,7 +148,7 @@ export class FrameCipher {
     if (plaintextBytes > FRAME_PLAINTEXT_BYTES_MAX) throw new FrameTooLargeError(plaintextBytes, FRAME_PLAINTEXT_BYTES_MAX);
     if (this.#send.exhausted) throw new FrameCounterExhaustedError('send');
     const cipher = createSealer(this.algorithm, this.#sendKey, this.#send.nonce);
-    const ciphertexts = parts.map((part) => cipher.update(part));
+    const ciphertexts = coalesceSmallParts(parts).map((part) => cipher.update(part));
     cipher.final(); // an AEAD stream cipher holds nothing back: final() only computes the tag
     // The one copy beyond encryption itself: node's Cipher has no "update into this buffer".
     const frame = Buffer.concat([...ciphertexts, cipher.getAuthTag()], plaintextBytes + FRAME_TAG_BYTES);
@@ -189,6 +191,29 @@ export class FrameCipher {
     this.close();
     throw new FrameAuthError(detail);
   }
+}
+
+/** Parts at most this long are copied together before encryption; longer ones are not copied. */
+const COALESCE_PART_BYTES_MAX = 16 * KIB_BYTES;
+
+/** The same bytes in the same order, with every run of small parts copied into one buffer. */
+function coalesceSmallParts(parts: readonly Uint8Array[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  const endRun = (): void => {
+    if (run.length > 0) chunks.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+    run = [];
+  };
+  for (const part of parts) {
+    if (part.length <= COALESCE_PART_BYTES_MAX) {
+      run.push(part);
+      continue;
+    }
+    endRun();
+    chunks.push(part);
+  }
+  endRun();
+  return chunks;
 }
 
 // Two branches so that TypeScript picks the AEAD overloads (a union argument falls to plain Cipher).

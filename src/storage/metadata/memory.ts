@@ -89,9 +89,9 @@ export class MemoryMetadataStore implements MetadataStore {
 
   tree(name: string): Tree {
     this.assertOpen();
-    checkTreeName(name);
     let tree = this.trees.get(name);
     if (tree === undefined) {
+      checkTreeName(name);
       if (this.trees.size >= TREES_MAX) throw new MetadataStoreError('limit-exceeded', `more than ${TREES_MAX} trees`);
       tree = new MemoryTree(this, name);
       this.trees.set(name, tree);

@@ -99,9 +99,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   tree(name: string): Tree {
     this.assertOpen();
-    checkTreeName(name);
+    // Every transaction asks for its trees again: a known name was checked when it was first used.
     let tree = this.handles.get(name);
     if (tree === undefined) {
+      checkTreeName(name);
       if (this.handles.size >= TREES_MAX) throw new MetadataStoreError('limit-exceeded', `more than ${TREES_MAX} trees`);
       this.beginOperation(name);
       tree = new SqliteTree(this, name);
