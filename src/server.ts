@@ -16,6 +16,7 @@ import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-iden
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { openSqliteStore } from './storage/metadata';
 import { BLOCK_BYTES_MAX, openBlockStore } from './storage/blocks';
+import { BLOCK_GC_DELAY_DEFAULT_MS } from './actors/block/manager';
 import { initHashing, schemaRegistry, type TableSchema } from './protocols/table';
 import { TEST_SCHEMAS } from './protocols/table/schemas/test-items';
 import { blockRefSchema } from './protocols/block/block-ref';
@@ -39,6 +40,8 @@ export interface StartNodeOptions {
   dialAddress?: (addr: string) => string;
   /** Test hook: serve the test table (src/protocols/table/schemas/test-items.ts). */
   testTables?: boolean;
+  /** Test hook: how long an unreferenced block waits before deletion (BLOCK_GC_DELAY_DEFAULT_MS). */
+  blockGcDelayMs?: number;
 }
 
 export class NodeStartError extends Error {
@@ -143,6 +146,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     blocks: {
       selfId: identity.nodeId,
       store: blockStore,
+      metadata: store,
+      gcDelayMs: options.blockGcDelayMs ?? BLOCK_GC_DELAY_DEFAULT_MS,
       initialLayout: layout,
       policy: { replicationFactor: config.replicationFactor, consistencyMode: config.consistencyMode },
       ramBufferMaxBytes: config.blockRamBufferMax,

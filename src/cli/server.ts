@@ -61,10 +61,13 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
     if (config.unusedKeys.length > 0) logger.warn('config keys accepted for Garage compatibility but without effect', { keys: config.unusedKeys.join(',') });
     const dialAddress = dialOverrides(process.env.GRANGE_TEST_DIAL_OVERRIDES);
     const testTables = process.env.GRANGE_TEST_TABLES === '1';
+    // Test hook: a short block GC delay, so tests see unreferenced blocks go.
+    const blockGcDelayMs = process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS ? Number(process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS) : undefined;
     const node = await startNode({
       config,
       logger,
       testTables,
+      ...(blockGcDelayMs !== undefined && Number.isFinite(blockGcDelayMs) ? { blockGcDelayMs } : {}),
       ...(dialAddress ? { dialAddress } : {}),
     });
     const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;

@@ -1,7 +1,10 @@
 // Helpers for block tests: put and get blocks through one node's block manager, over the real
 // transport, as the S3 API on that node will.
 import { randomBytes } from 'node:crypto';
-import type { BlockManagerMessage, BlockPutReply } from '../../src/actors/block/manager';
+import type { BlockInspectReply, BlockManagerMessage, BlockPutReply } from '../../src/actors/block/manager';
+import type { TableMessage, TableWriteReply } from '../../src/actors/table/table';
+import { blockRefSchema, type BlockRef } from '../../src/protocols/block/block-ref';
+import { encodeEntry } from '../../src/protocols/table';
 import { blockHash } from '../../src/storage/blocks';
 import type { Cluster } from './cluster';
 
@@ -26,6 +29,37 @@ export async function getBlock(cluster: Cluster, index: number, hash: Buffer): P
   const client = await cluster.client(index);
   try {
     return await client.ask<BlockManagerMessage, Buffer>(BLOCKS_PATH, (replyTo) => ({ type: 'get', hash, replyTo }), ASK_TIMEOUT_MS);
+  } finally {
+    await client.close();
+  }
+}
+
+/** What one node alone holds of a block: its file, and its local refcount. */
+export async function inspectBlock(cluster: Cluster, index: number, hash: Buffer): Promise<BlockInspectReply> {
+  const client = await cluster.client(index);
+  try {
+    return await client.ask<BlockManagerMessage, BlockInspectReply>(BLOCKS_PATH, (replyTo) => ({ type: 'inspectBlock', hash, replyTo }), ASK_TIMEOUT_MS);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Has one node's resync worker check every block it holds a reference to. */
+export async function repairBlocks(cluster: Cluster, index: number): Promise<void> {
+  const client = await cluster.client(index);
+  try {
+    await client.ask<BlockManagerMessage, { started: true }>(BLOCKS_PATH, (replyTo) => ({ type: 'repairBlocks', replyTo }), ASK_TIMEOUT_MS);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Writes block_ref rows (live or deleted) through one node's block_ref table, at quorum. */
+export async function writeBlockRefs(cluster: Cluster, index: number, refs: BlockRef[]): Promise<void> {
+  const client = await cluster.client(index);
+  try {
+    const entries = refs.map((ref) => encodeEntry(blockRefSchema, ref));
+    await client.ask<TableMessage, TableWriteReply>('/node/tables/block_ref', (replyTo) => ({ type: 'insert', entries, replyTo }), ASK_TIMEOUT_MS);
   } finally {
     await client.close();
   }

@@ -7,8 +7,15 @@
 //   get    from the closest holder first (this node, then its zone, then the others), falling back
 //          to the next on any failure; every copy is verified against its hash, wherever it
 //          came from, so a corrupt or lying holder costs a retry, never wrong data.
+//   resync a child worker (resync-worker.ts) fetches missing blocks, offloads blocks this node no
+//          longer holds after a layout change, and deletes blocks unreferenced for the GC delay.
 // Placement comes from the same code as the sharded tables (protocols/table/placement.ts).
-import { assertNever, defineActor, errorMessage, restartWithBackoff, type ActorContext, type Outcome, type Ref } from '../runtime';
+import { assertNever, defineActor, errorMessage, restartWithBackoff, workerRunner, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
+import { decodeCounter } from '../../protocols/table';
+import { BLOCK_REFCOUNT_COUNTER } from '../../protocols/block/block-ref';
+import type { MetadataStore } from '../../storage/metadata';
+import { localCounterTreeName } from '../table/storage';
+import { resyncWorker, type ResyncWorker } from './resync-worker';
 import type { LayoutHistory } from '../../protocols/layout';
 import { isWriteDone, isWriteLost, placementOf, readTargets, type ConsistencyMode, type Placement, type WriteSet } from '../../protocols/table';
 import { BLOCK_HASH_BYTES, blockHash, type BlockStore } from '../../storage/blocks';
@@ -20,6 +27,15 @@ export class BlockUnavailableError extends Error {
 
 export type BlockPutReply = { stored: true };
 
+/** What this node alone has of a block: its file, and its refcount from local block_ref rows. */
+export type BlockInspectReply = { present: boolean; refcount: number | null };
+
+/** Default delay a block stays unreferenced before it is deleted (Garage's BLOCK_GC_DELAY). */
+export const BLOCK_GC_DELAY_DEFAULT_MS = 10 * 60_000;
+/** How long the resync worker rests when nothing is due (also the latency of a GC deletion). */
+const RESYNC_IDLE_DELAY_MS = 1_000;
+const RESYNC_WORKER = 'resync';
+
 export type BlockManagerMessage =
   // From callers on this node (and the CLI, for tests):
   | { type: 'put'; hash: Buffer; data: Buffer; replyTo: Ref<BlockPutReply> }
@@ -27,18 +43,26 @@ export type BlockManagerMessage =
   // From other nodes' managers:
   | { type: 'store'; hash: Buffer; data: Buffer; replyTo: Ref<{ written: boolean }> }
   | { type: 'fetch'; hash: Buffer; replyTo: Ref<Buffer | null> }
+  // Operators and tests: enqueue every refcounted block for a check; inspect the local copy.
+  | { type: 'repairBlocks'; replyTo: Ref<{ started: true }> }
+  | { type: 'inspectBlock'; hash: Buffer; replyTo: Ref<BlockInspectReply> }
   // From the layout actor:
   | { type: 'layoutChanged'; history: LayoutHistory }
   // Internal:
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> }
   | { type: 'fetched'; replyTo: Ref<Buffer>; outcome: Outcome<Fetched> }
+  | { type: 'inspected'; replyTo: Ref<BlockInspectReply>; refcount: number | null; outcome: Outcome<boolean> }
   | { type: 'released'; bytes: number };
 
-export const BLOCK_MANAGER_REMOTE_TYPES = ['put', 'get', 'store', 'fetch'] as const;
+export const BLOCK_MANAGER_REMOTE_TYPES = ['put', 'get', 'store', 'fetch', 'repairBlocks', 'inspectBlock'] as const;
 
 export interface BlockManagerComponents {
   selfId: string;
   store: BlockStore;
+  /** The node's metadata store: refcounts (from block_ref) and the resync queue. */
+  metadata: MetadataStore;
+  /** How long a block's refcount stays at zero before the block is deleted. */
+  gcDelayMs: number;
   initialLayout: LayoutHistory;
   policy: { replicationFactor: number; consistencyMode: ConsistencyMode };
   /** Bytes of blocks still being sent to slow holders after the caller got its answer. */
@@ -57,6 +81,7 @@ interface BlockManagerState {
   puts: number;
   gets: number;
   fallbacks: number;
+  resync: ResyncWorker;
 }
 
 type Context = ActorContext<BlockManagerMessage, BlockManagerState, BlockManagerComponents>;
@@ -67,7 +92,22 @@ export const blockManagerActor = defineActor<BlockManagerMessage, BlockManagerSt
   supervision: restartWithBackoff(),
   init(context) {
     const layout = context.components.initialLayout;
-    return { layout, placement: placementFor(layout, context.components), bufferedBytes: 0, puts: 0, gets: 0, fallbacks: 0 };
+    const state = { layout, placement: placementFor(layout, context.components), bufferedBytes: 0, puts: 0, gets: 0, fallbacks: 0 } as BlockManagerState;
+    // The worker reads the placement when it checks a block: an immutable value swapped whole by
+    // this actor's handler, so reading it from the worker's step is safe.
+    state.resync = resyncWorker({
+      selfId: context.components.selfId,
+      metadata: context.components.metadata,
+      blocks: context.components.store,
+      placement: () => state.placement,
+      gcDelayMs: context.components.gcDelayMs,
+      nowMs: Date.now,
+      fetchFrom: (nodeId, hash) => fetchRemote(hash, nodeId, context as Context),
+      storeOn: (nodeId, hash, data) => storeRemote(hash, data, nodeId, context as Context),
+      hashOf: blockHash,
+    });
+    context.spawn(workerRunner, RESYNC_WORKER, { worker: state.resync, idleDelayMs: RESYNC_IDLE_DELAY_MS });
+    return state;
   },
   handle(message, context) {
     switch (message.type) {
@@ -75,9 +115,21 @@ export const blockManagerActor = defineActor<BlockManagerMessage, BlockManagerSt
       case 'get': return onGet(message.hash, message.replyTo, context);
       case 'store': return onStore(message.hash, message.data, message.replyTo, context);
       case 'fetch': return onFetch(message.hash, message.replyTo, context);
+      case 'repairBlocks':
+        context.state.resync.requestScan(true);
+        wakeResync(context);
+        return context.tell(message.replyTo, { started: true });
+      case 'inspectBlock': return onInspect(message.hash, message.replyTo, context);
+      case 'inspected':
+        if (!message.outcome.ok) return context.replyError(message.replyTo, message.outcome.error);
+        return context.tell(message.replyTo, { present: message.outcome.value, refcount: message.refcount });
       case 'layoutChanged':
         context.state.layout = message.history;
         context.state.placement = placementFor(message.history, context.components);
+        // Blocks stored here may now belong elsewhere (offload) and vice versa (refcount scan).
+        context.state.resync.requestListing();
+        context.state.resync.requestScan(true);
+        wakeResync(context);
         return;
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
       case 'fetched':
@@ -225,4 +277,23 @@ function onFetch(hash: Buffer, replyTo: Ref<Buffer | null>, context: Context): v
   if (problem) return context.replyError(replyTo, new Error(`fetch: ${problem}`));
   // A corrupt local copy is moved aside by the store and answered as an error: the asker falls back.
   context.pipeToSelf(context.components.store.get(hash), (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+}
+
+function storeRemote(hash: Buffer, data: Buffer, nodeId: string, context: Context): Promise<void> {
+  return context.ask(managerRef(context, nodeId), (replyTo: Ref<{ written: boolean }>) => ({ type: 'store' as const, hash, data, replyTo }), context.components.transferTimeoutMs, { priority: 'background' }).then(() => undefined);
+}
+
+// ---- resync ------------------------------------------------------------------------------------
+
+function wakeResync(context: Context): void {
+  const runner = context.child<WorkerRunnerMessage>(RESYNC_WORKER);
+  if (runner) context.tell(runner, { type: 'wake' });
+}
+
+function onInspect(hash: Buffer, replyTo: Ref<BlockInspectReply>, context: Context): void {
+  const problem = invalidInput(hash, undefined, context);
+  if (problem) return context.replyError(replyTo, new Error(`inspectBlock: ${problem}`));
+  const bytes = context.components.metadata.tree(localCounterTreeName(BLOCK_REFCOUNT_COUNTER)).get(hash);
+  const refcount = bytes === null ? null : decodeCounter(bytes).count;
+  context.pipeToSelf(context.components.store.has(hash), (outcome) => ({ type: 'inspected', replyTo, refcount, outcome }));
 }
