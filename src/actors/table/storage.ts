@@ -2,7 +2,7 @@
 // so each partition is one contiguous key range), one tree of Merkle nodes, one todo tree of rows
 // whose Merkle leaf is not updated yet, and one GC todo tree of tombstones to collect once every
 // replica holds them (protocols/table/gc.ts). Writes go through here, in one transaction each.
-import type { Transaction } from '../../storage/metadata';
+import type { ReadableTree, Transaction } from '../../storage/metadata';
 import {
   CONTENT_HASH_BYTES,
   adjustCounter,
@@ -16,6 +16,7 @@ import {
   gcTodoValue,
   merkleTodoValue,
   partitionOfRowKey,
+  partitionRange,
   planUpdate,
   rowKey,
   TableError,
@@ -53,6 +54,12 @@ export function localCounterTreeName(counter: string): string {
 
 /** Finds the schema of a table an `updated` hook writes to. */
 export type SchemaLookup = (table: string) => TableSchema<unknown> | undefined;
+
+/** Whether this node stores any row of `partition` in a table's data tree. */
+export function partitionHasRows(data: ReadableTree, partition: number): boolean {
+  const bounds = partitionRange(partition);
+  return data.range({ start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}), limit: 1 }).length > 0;
+}
 
 /** A row to delete only if its stored entry still has this hash (GC, hand-off). */
 export interface ConditionalDelete {

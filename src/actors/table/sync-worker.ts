@@ -30,7 +30,7 @@ import {
   type Placement,
 } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
-import { dataTreeName, merkleTreeName } from './storage';
+import { dataTreeName, merkleTreeName, partitionHasRows } from './storage';
 import { REPLICA_PULL_ROWS_MAX, type ReplicaMessage, type ReplicaUpdateReply, type SubtreeRows } from './replica';
 import { replicaPath } from './replica-set';
 
@@ -117,16 +117,11 @@ function planRound(init: SyncWorkerInit): Round {
     const holders = placement.holders(partition);
     if (holders.includes(init.selfId)) {
       for (const peer of holders) if (peer !== init.selfId) tasks.push({ kind: 'walk', partition, peer });
-    } else if (holders.length > 0 && hasRows(data, partition)) {
+    } else if (holders.length > 0 && partitionHasRows(data, partition)) {
       tasks.push({ kind: 'handoff', partition });
     }
   }
   return { layout, placement, tasks, walked: new Map() };
-}
-
-function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): boolean {
-  const bounds = partitionRange(partition);
-  return data.range({ start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}), limit: 1 }).length > 0;
 }
 
 async function runTask(init: SyncWorkerInit, round: Round, task: Task, stats: SyncStatus): Promise<void> {

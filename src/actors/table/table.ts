@@ -20,7 +20,6 @@ import {
   partitionKeyRange,
   partitionOfKey,
   partitionOfRowKey,
-  partitionRange,
   rowKey,
   rowKeyOf,
   writeTargets,
@@ -32,7 +31,7 @@ import {
 import { REPLICA_RANGE_LIMIT_MAX, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
 import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage } from './replica-set';
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
-import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName } from './storage';
+import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName, partitionHasRows } from './storage';
 import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
 import { insertQueueWorker } from './insert-queue-worker';
 import type { SchemaLookup } from './storage';
@@ -198,7 +197,7 @@ function spawnStoredReplicas(state: TableState, context: InitContext<TableMessag
   const data = store.tree(dataTreeName(schema.name));
   const partitions: number[] = [];
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
-    if (state.placement.holders(partition).includes(selfId) || hasRows(data, partition)) partitions.push(partition);
+    if (state.placement.holders(partition).includes(selfId) || partitionHasRows(data, partition)) partitions.push(partition);
   }
   state.replicaCount = partitions.length;
   context.tell(context.child<ReplicaSetMessage>(REPLICA_SET_NAME)!, { type: 'ensure', partitions });
@@ -206,11 +205,6 @@ function spawnStoredReplicas(state: TableState, context: InitContext<TableMessag
 
 function placementFor(layout: LayoutHistory, components: TableComponents): Placement {
   return placementOf(layout, { replication: components.schema.replication, selfId: components.selfId, ...components.policy });
-}
-
-function hasRows(data: ReturnType<MetadataStore['tree']>, partition: number): boolean {
-  const bounds = partitionRange(partition);
-  return data.range({ start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}), limit: 1 }).length > 0;
 }
 
 function onLayoutChanged(history: LayoutHistory, context: Context): void {
