@@ -16,10 +16,17 @@ import { loadOrCreateNodeIdentity, type NodeIdentity } from './storage/node-iden
 import { loadLayoutBytes, saveLayoutBytes } from './storage/layout-file';
 import { openSqliteStore } from './storage/metadata';
 import { BLOCK_BYTES_MAX, openBlockStore } from './storage/blocks';
-import { BLOCK_GC_DELAY_DEFAULT_MS } from './actors/block/manager';
+import { BLOCK_GC_DELAY_DEFAULT_MS, type BlockManagerMessage } from './actors/block/manager';
 import { initHashing, schemaRegistry, type TableSchema } from './protocols/table';
 import { TEST_SCHEMAS } from './protocols/table/schemas/test-items';
 import { blockRefSchema } from './protocols/block/block-ref';
+import { keySchema } from './protocols/s3/key';
+import { bucketSchema } from './protocols/s3/bucket';
+import { bucketAliasSchema } from './protocols/s3/bucket-alias';
+import { objectSchema } from './protocols/s3/object';
+import { versionSchema } from './protocols/s3/version';
+import { s3CatalogView } from './actors/api/s3/catalog-view';
+import type { S3ListenReport, S3ServerComponents, S3ServerMessage } from './actors/api/s3/server';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -56,11 +63,12 @@ const METADATA_DB_FILE = 'db.sqlite';
 
 /**
  * The tables this node serves, by name (validated, no duplicates): block_ref (block refcounts);
- * S3 and K2V schemas join here in later issues; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
+ * key, bucket and bucket_alias (the S3 catalog); object and version (S3 objects); K2V's join in a
+ * later issue; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
  * integration tests.
  */
 function tableSchemas(withTestTables: boolean): ReadonlyMap<string, TableSchema<unknown>> {
-  const schemas: TableSchema<unknown>[] = [blockRefSchema as TableSchema<unknown>];
+  const schemas = [blockRefSchema, keySchema, bucketSchema, bucketAliasSchema, objectSchema, versionSchema] as TableSchema<unknown>[];
   if (withTestTables) schemas.push(...(TEST_SCHEMAS as readonly TableSchema<unknown>[]));
   return schemaRegistry(schemas);
 }
@@ -154,6 +162,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       blockBytesMax: BLOCK_BYTES_MAX,
       transferTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
     },
+    catalog: { nowMs, randomBytes, tableTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS, objectSchema: objectSchema as TableSchema<unknown> },
+    s3: s3Components(config, nowMs),
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });
   let stopping: Promise<void> | null = null;
@@ -164,7 +174,30 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     await stop();
     throw new NodeStartError(`cannot listen on rpc_bind_addr ${formatHostPort(config.rpcBindAddr)}: ${listen.error}`);
   }
+  if (config.s3Api.apiBindAddr) {
+    const s3 = await system.ask<S3ServerMessage, S3ListenReport>({ path: NODE_PATHS.s3 } as Ref<S3ServerMessage>, (replyTo) => ({ type: 'awaitListening', replyTo }), LISTEN_WAIT_MS);
+    if (!s3.ok) {
+      await stop();
+      throw new NodeStartError(`cannot listen on [s3_api] api_bind_addr ${s3.detail}`);
+    }
+  }
   return { identity, system, publicAddr, stop };
+}
+
+/** The S3 API's components, or null when `[s3_api] api_bind_addr` is not set (no S3 API). */
+function s3Components(config: GrangeConfig, nowMs: () => number): S3ServerComponents | null {
+  const listen = config.s3Api.apiBindAddr;
+  if (!listen) return null;
+  return {
+    listen,
+    region: config.s3Api.s3Region,
+    rootDomain: config.s3Api.rootDomain,
+    blockSize: config.blockSize,
+    blocks: { path: NODE_PATHS.blocks } as Ref<BlockManagerMessage>,
+    requestTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
+    catalog: (tables) => s3CatalogView(tables, nowMs, randomBytes),
+    nowMs,
+  };
 }
 
 /** Where other nodes (and the CLI) reach this node: rpc_public_addr, else the bind address. */

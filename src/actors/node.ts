@@ -12,6 +12,8 @@ import { layoutActor, type LayoutComponents } from './cluster/layout';
 import { netActor, type NetComponents } from './net/net';
 import { tablesActor, type TablesComponents } from './table/tables';
 import { blockManagerActor, type BlockManagerComponents } from './block/manager';
+import { s3ServerActor, type S3ServerComponents } from './api/s3/server';
+import { catalogActor, type CatalogActorComponents } from './s3/catalog-actor';
 import { assertNever, defineActor, type Ref } from './runtime';
 
 export const NODE_PATHS = {
@@ -21,8 +23,10 @@ export const NODE_PATHS = {
   layout: '/node/layout',
   tables: '/node/tables',
   blocks: '/node/blocks',
+  s3: '/node/s3',
   inspector: '/node/inspector',
   diagnostics: '/node/diagnostics',
+  catalog: '/node/catalog',
 } as const;
 
 export interface NodeStatus {
@@ -43,7 +47,10 @@ export interface NodeComponents {
   layout: LayoutComponents;
   tables: TablesComponents;
   blocks: BlockManagerComponents;
+  /** The S3 API, when `[s3_api] api_bind_addr` is set. */
+  s3: S3ServerComponents | null;
   inspector: InspectorComponents;
+  catalog: CatalogActorComponents;
 }
 
 interface NodeState {
@@ -59,6 +66,8 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     context.spawn(layoutActor, 'layout', components.layout);
     context.spawn(tablesActor, 'tables', components.tables);
     context.spawn(blockManagerActor, 'blocks', components.blocks);
+    context.spawn(catalogActor, 'catalog', components.catalog);
+    if (components.s3) context.spawn(s3ServerActor, 's3', components.s3);
     context.spawn(inspectorActor, 'inspector', components.inspector);
     context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };

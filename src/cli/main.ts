@@ -3,6 +3,8 @@
 import yargs from 'yargs';
 import { ConfigError } from '../config';
 import { actorsCommand } from './actors';
+import { bucketCommand } from './bucket';
+import { keyCommand } from './key';
 import { layoutCommand } from './layout';
 import { nodeCommand } from './node';
 import { serverCommand } from './server';
@@ -34,6 +36,8 @@ export function buildParser(argv: string[]) {
     .command(layoutCommand)
     .command(statsCommand)
     .command(actorsCommand)
+    .command(keyCommand)
+    .command(bucketCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')
     .strict()
     .version(packageVersion())

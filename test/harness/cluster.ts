@@ -26,6 +26,8 @@ export interface ClusterOptions {
   proxied?: boolean;
   /** Extra TOML lines for every node's config. */
   extraConfig?: string;
+  /** TOML for one node, written last (so it may open tables such as [s3_api]). */
+  nodeConfig?: (index: number) => string;
   /** Environment of the node processes (GRANGE_LOG and the like). */
   env?: NodeJS.ProcessEnv;
 }
@@ -86,6 +88,7 @@ export class Cluster {
       `rpc_public_addr = "127.0.0.1:${node.rpcPort}"`,
       withBootstrap ? `bootstrap_peers = ["${first.addr}"]` : '',
       this.options.extraConfig ?? '',
+      this.options.nodeConfig?.(node.index) ?? '',
     ];
     writeFileSync(node.configPath, lines.join('\n') + '\n');
   }

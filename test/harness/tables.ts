@@ -76,6 +76,10 @@ export interface TableClusterOptions {
   gcDelayMs?: number;
   /** Extra TOML lines (top-level keys first, then any tables). */
   extraConfig?: string;
+  /** TOML for one node, written after everything else (e.g. its [s3_api] table). */
+  nodeConfig?: (index: number) => string;
+  /** Serve the test tables (default true). */
+  testTables?: boolean;
   layoutNodes?: number;
 }
 
@@ -84,7 +88,7 @@ export interface TableClusterOptions {
  * `layoutNodes`, only the first that many get a role (the others join a later version).
  */
 export async function startTableCluster(size: number, options: TableClusterOptions = {}): Promise<Cluster> {
-  const env: NodeJS.ProcessEnv = { GRANGE_TEST_TABLES: '1' };
+  const env: NodeJS.ProcessEnv = options.testTables === false ? {} : { GRANGE_TEST_TABLES: '1' };
   const extraConfig = [
     options.syncIntervalMs ? `table_sync_interval = "${options.syncIntervalMs}ms"` : '',
     options.gcDelayMs ? `table_tombstone_gc_delay = "${options.gcDelayMs}ms"` : '',
@@ -92,7 +96,13 @@ export async function startTableCluster(size: number, options: TableClusterOptio
   ]
     .filter((line) => line !== '')
     .join('\n');
-  const cluster = await startCluster({ size, env, ...(options.proxied ? { proxied: true } : {}), ...(extraConfig ? { extraConfig } : {}) });
+  const cluster = await startCluster({
+    size,
+    env,
+    ...(options.proxied ? { proxied: true } : {}),
+    ...(extraConfig ? { extraConfig } : {}),
+    ...(options.nodeConfig ? { nodeConfig: options.nodeConfig } : {}),
+  });
   try {
     await cluster.waitForMesh();
     await stageRoles(cluster, cluster.nodes.slice(0, options.layoutNodes ?? size).map((node) => ({ index: node.index })));

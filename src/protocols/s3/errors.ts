@@ -20,12 +20,16 @@ export const S3_ERRORS = {
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 or checksum value that you specified is not valid.' },
+  InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
   InvalidPart: { status: 400, message: 'One or more of the specified parts could not be found.' },
   InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order.' },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   KeyTooLongError: { status: 400, message: 'Your key is too long.' },
   MalformedXML: { status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema.' },
+  MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
@@ -51,12 +55,15 @@ export class S3Error extends Error {
   readonly status: number;
   /** Extra elements of the error XML (AWS adds e.g. BucketName, Key, ArgumentName). */
   readonly details: Readonly<Record<string, string>>;
+  /** Response headers that go with the error (a 304 still carries ETag and Last-Modified). */
+  readonly headers: readonly [string, string][];
 
-  constructor(code: S3ErrorCode, message?: string, details: Record<string, string> = {}) {
+  constructor(code: S3ErrorCode, message?: string, details: Record<string, string> = {}, headers: readonly [string, string][] = []) {
     super(message ?? S3_ERRORS[code].message);
     this.code = code;
     this.status = S3_ERRORS[code].status;
     this.details = details;
+    this.headers = headers;
   }
 }
 

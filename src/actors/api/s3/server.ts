@@ -1,0 +1,114 @@
+// The S3 API server of one node (`[s3_api] api_bind_addr`): an HTTP server whose requests each
+// run on their own promise (handleS3Request), so a slow upload never holds up another request.
+// The actor owns the listening socket and the request counters; the services it hands the
+// handlers reach the tables and the block manager through this actor's `ask`.
+import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { assertNever, defineActor, restartWithBackoff, type InitContext, type Ref } from '../../runtime';
+import type { ListenAddress } from '../../../config/address';
+import { S3_HEADER_BYTES_MAX } from '../../../protocols/s3/limits';
+import { tableClient, type TableAsk, type TableClient } from '../../table/client';
+import type { BlockManagerMessage, BlockPutReply } from '../../block/manager';
+import type { TableMessage } from '../../table/table';
+import { handleS3Request, type S3RequestCounters } from './pipeline';
+import type { S3BlockAccess, S3Catalog, S3Services } from './services';
+
+export interface S3ListenReport {
+  ok: boolean;
+  /** host:port or socket path on success; the reason on failure. */
+  detail: string;
+}
+
+export type S3ServerMessage =
+  | { type: 'awaitListening'; replyTo: Ref<S3ListenReport> }
+  // Internal:
+  | { type: 'listenResult'; report: S3ListenReport };
+
+export interface S3ServerComponents {
+  listen: ListenAddress;
+  region: string;
+  rootDomain: string | undefined;
+  blockSize: number;
+  /** The node's block manager. */
+  blocks: Ref<BlockManagerMessage>;
+  /** How long one table operation or block transfer may take. */
+  requestTimeoutMs: number;
+  /** Builds the catalog view over this node's tables (src/actors/s3/catalog.ts). */
+  catalog(tables: TableClient): S3Catalog;
+  nowMs(): number;
+}
+
+interface S3ServerState {
+  server: Server;
+  listen: S3ListenReport | null;
+  waiters: Ref<S3ListenReport>[];
+  counters: S3RequestCounters;
+}
+
+export const s3ServerActor = defineActor<S3ServerMessage, S3ServerState, S3ServerComponents>({
+  kind: 's3-api',
+  supervision: restartWithBackoff(),
+  init(context) {
+    const counters: S3RequestCounters = { inFlight: 0, served: 0, errors: 0 };
+    const services = servicesOf(context);
+    const server = createServer({ maxHeaderSize: S3_HEADER_BYTES_MAX }, (request, response) => {
+      void handleS3Request(request, response, services, counters);
+    });
+    listen(server, context);
+    return { server, listen: null, waiters: [], counters };
+  },
+  handle(message, context) {
+    switch (message.type) {
+      case 'awaitListening':
+        if (context.state.listen) return context.tell(message.replyTo, context.state.listen);
+        context.state.waiters.push(message.replyTo);
+        return;
+      case 'listenResult':
+        context.state.listen = message.report;
+        if (!message.report.ok) context.log.error('the S3 API cannot listen', { reason: message.report.detail });
+        for (const waiter of context.state.waiters.splice(0)) context.tell(waiter, message.report);
+        return;
+      default:
+        return assertNever(message);
+    }
+  },
+  cleanup(context) {
+    const server = context.state?.server;
+    if (!server) return;
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  },
+  status: (context) => ({ listening: context.state.listen?.detail ?? null, ...context.state.counters }),
+});
+
+function listen(server: Server, context: InitContext<S3ServerMessage, S3ServerComponents>): void {
+  const address = context.components.listen;
+  const self = context.self;
+  const where = address.kind === 'unix' ? address.path : `${address.host}:${address.port}`;
+  server.once('listening', () => context.tell(self, { type: 'listenResult', report: { ok: true, detail: where } }));
+  server.once('error', (error: Error) => context.tell(self, { type: 'listenResult', report: { ok: false, detail: `${where}: ${error.message}` } }));
+  if (address.kind === 'unix') server.listen(address.path);
+  else server.listen(address.port, address.host);
+}
+
+function servicesOf(context: InitContext<S3ServerMessage, S3ServerComponents>): S3Services {
+  const { components } = context;
+  const timeoutMs = components.requestTimeoutMs;
+  const ask: TableAsk = (path, makeMessage, askTimeoutMs) => context.ask({ path } as Ref<TableMessage>, makeMessage, askTimeoutMs);
+  const tables = tableClient(ask, timeoutMs);
+  const blocks: S3BlockAccess = {
+    put: (hash, data) => context.ask(components.blocks, (replyTo: Ref<BlockPutReply>) => ({ type: 'put' as const, hash, data, replyTo }), timeoutMs).then(() => undefined),
+    get: (hash) => context.ask(components.blocks, (replyTo: Ref<Buffer>) => ({ type: 'get' as const, hash, replyTo }), timeoutMs),
+  };
+  return {
+    region: components.region,
+    rootDomain: components.rootDomain,
+    blockSize: components.blockSize,
+    catalog: components.catalog(tables),
+    tables,
+    blocks,
+    nowMs: components.nowMs,
+    randomBytes,
+    log: context.log,
+  };
+}

@@ -1,0 +1,19 @@
+// Every bound on the S3 path, in one place (units last). AWS's own limits where it has one.
+
+/** Request headers, all together (Node's HTTP parser answers 431 past it). AWS allows 8 KiB + metadata. */
+export const S3_HEADER_BYTES_MAX = 16 * 1024;
+/** XML request bodies (DeleteObjects with 1,000 keys of 1,024 bytes fits). */
+export const S3_XML_BODY_BYTES_MAX = 2 * 1024 * 1024;
+/** User metadata (x-amz-meta-* names and values), as AWS: 2 KB. */
+export const S3_USER_METADATA_BYTES_MAX = 2 * 1024;
+/** Keys per listing page and per DeleteObjects request (AWS: 1,000). */
+export const S3_LIST_KEYS_MAX = 1000;
+export const S3_DELETE_OBJECTS_MAX = 1000;
+/** DeleteObjects deletes this many keys at once. */
+export const S3_DELETE_CONCURRENCY = 8;
+/** A PUT keeps at most this many blocks on their way to their holders (each block_size bytes). */
+export const S3_PUT_BLOCKS_IN_FLIGHT = 3;
+/** A GET fetches this many blocks ahead of the one it is sending. */
+export const S3_GET_BLOCKS_AHEAD = 2;
+/** Presigned URLs live at most 7 days (AWS). */
+export const S3_PRESIGNED_EXPIRY_SECONDS_MAX = 7 * 24 * 3600;
