@@ -11,6 +11,7 @@ import { stderrLogger } from '../log';
 import { assignSingleNodeLayout, SINGLE_NODE_ZONE, startNode } from '../server';
 import { loadCliConfig } from './config-path';
 import { CliUsageError } from './errors';
+import { ensureSingleNodeS3Access, type SingleNodeS3Access } from './single-node-s3';
 
 export const SINGLE_NODE_DIR_DEFAULT = './grange-data';
 const RPC_SECRET_BYTES = 32;
@@ -31,12 +32,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('data-root', { type: 'string', describe: `with --single-node: the folder holding everything (default ${SINGLE_NODE_DIR_DEFAULT})` }),
   handler: async (args) => {
     const singleNode = args['single-node'] === true;
-    const { path, config } = singleNode ? prepareSingleNode(args) : loadCliConfig(args.config, process.env);
-    await runServer(path, config, singleNode);
+    const { path, config, rootDir } = singleNode ? prepareSingleNode(args) : { ...loadCliConfig(args.config, process.env), rootDir: null };
+    await runServer(path, config, rootDir);
   },
 };
 
-function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConfig } {
+function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConfig; rootDir: string } {
   if (args.config !== undefined) throw new CliUsageError('--single-node uses the embedded config: drop -c, or drop --single-node');
   const rootDir = resolve(args['data-root'] ?? SINGLE_NODE_DIR_DEFAULT);
   mkdirSync(rootDir, { recursive: true, mode: 0o700 });
@@ -47,10 +48,11 @@ function prepareSingleNode(args: ServerArgs): { path: string; config: GrangeConf
   const configPath = join(rootDir, 'grange.toml');
   // Written once so that other commands can reach this node with `-c <root>/grange.toml`.
   if (!existsSync(configPath)) writeFileSync(configPath, renderSingleNodeConfig({ rootDir, rpcSecretFile }), { mode: 0o600 });
-  return { path: configPath, config: loadConfigFile(configPath, process.env) };
+  return { path: configPath, config: loadConfigFile(configPath, process.env), rootDir };
 }
 
-async function runServer(configPath: string, config: GrangeConfig, singleNode: boolean): Promise<void> {
+/** `rootDir` is set for --single-node: the node then gives itself a layout and S3 credentials. */
+async function runServer(configPath: string, config: GrangeConfig, rootDir: string | null): Promise<void> {
   const logger = stderrLogger(process.env);
   // Handlers first: a signal that arrives while the node starts (or just as it prints its id)
   // must still stop it cleanly, never kill it with the default action.
@@ -70,7 +72,8 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
       ...(blockGcDelayMs !== undefined && Number.isFinite(blockGcDelayMs) ? { blockGcDelayMs } : {}),
       ...(dialAddress ? { dialAddress } : {}),
     });
-    const layoutVersion = singleNode ? await assignSingleNodeLayout(node) : null;
+    const layoutVersion = rootDir !== null ? await assignSingleNodeLayout(node) : null;
+    const s3Access = rootDir !== null && config.s3Api.apiBindAddr ? await ensureSingleNodeS3Access(node, rootDir) : null;
     process.stdout.write(
       [
         `Grange node started`,
@@ -80,6 +83,7 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
         `  metadata:  ${config.metadataDir}`,
         `  data:      ${dataDirPaths(config).join(', ')}`,
         ...(layoutVersion === null ? [] : [`  layout:    version ${layoutVersion} (zone ${SINGLE_NODE_ZONE}, this node alone)`]),
+        ...(s3Access === null ? [] : s3AccessLines(config, s3Access)),
         `Press Ctrl-C to stop.`,
         '',
       ].join('\n'),
@@ -92,6 +96,20 @@ async function runServer(configPath: string, config: GrangeConfig, singleNode: b
     stopSignal.dispose();
   }
   process.stdout.write('Grange node stopped\n');
+}
+
+function s3AccessLines(config: GrangeConfig, access: SingleNodeS3Access): string[] {
+  const bind = config.s3Api.apiBindAddr!;
+  const endpoint = bind.kind === 'unix' ? bind.path : `http://${bind.host === '0.0.0.0' || bind.host === '::' ? '127.0.0.1' : bind.host}:${bind.port}`;
+  return [
+    `  s3 api:    ${endpoint} (region ${config.s3Api.s3Region})`,
+    `  key id:    ${access.accessKeyId}`,
+    `  secret:    ${access.secretAccessKey}`,
+    `  bucket:    ${access.bucket}`,
+    `Try it:`,
+    `  export AWS_ACCESS_KEY_ID=${access.accessKeyId} AWS_SECRET_ACCESS_KEY=${access.secretAccessKey} AWS_DEFAULT_REGION=${config.s3Api.s3Region}`,
+    `  aws --endpoint-url ${endpoint} s3 ls`,
+  ];
 }
 
 function listenForStopSignal(): { received: Promise<NodeJS.Signals>; dispose: () => void } {

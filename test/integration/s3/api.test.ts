@@ -22,6 +22,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { bodyBytes, errorCode, signedRequest, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
+import { inspectBlock } from '../../harness/blocks';
+import { waitFor } from '../../harness/wait';
 
 jest.setTimeout(240_000);
 
@@ -175,6 +177,18 @@ describe('objects', () => {
     expect(quiet.Errors!.map((error) => error.Code)).toEqual(['KeyTooLongError']);
     const left = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'batch/' }));
     expect(left.KeyCount).toBe(0);
+  });
+
+  test('an overwritten object frees its blocks: object, version, block_ref, refcount', async () => {
+    const blockSize = 64 * 1024;
+    const data = randomBytes(3 * blockSize + 100);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cascade', Body: data }));
+    const hashes = [0, 1, 2, 3].map((index) => createHash('sha256').update(data.subarray(index * blockSize, (index + 1) * blockSize)).digest());
+    const refcounts = async (): Promise<(number | null)[]> => (await Promise.all(hashes.flatMap((hash) => [0, 1, 2].map((index) => inspectBlock(s3.cluster, index, hash))))).map((reply) => reply.refcount);
+    await waitFor(async () => (await refcounts()).every((count) => count === 1), { what: 'every holder to count one reference per block' });
+    await s3.client(1).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cascade', Body: 'small now' }));
+    await waitFor(async () => (await refcounts()).every((count) => !count), { what: 'the old blocks to lose their references on every holder' });
+    expect((await bodyBytes((await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cascade' }))).Body)).toString()).toBe('small now');
   });
 
   test('odd keys round-trip through every call', async () => {
