@@ -23,7 +23,7 @@ import { blockRefSchema } from './protocols/block/block-ref';
 import { keySchema } from './protocols/s3/key';
 import { bucketSchema } from './protocols/s3/bucket';
 import { bucketAliasSchema } from './protocols/s3/bucket-alias';
-import { objectSchema } from './protocols/s3/object';
+import { currentVersion, objectSchema, type S3Object } from './protocols/s3/object';
 import { versionSchema } from './protocols/s3/version';
 import { s3CatalogView } from './actors/api/s3/catalog-view';
 import type { S3ListenReport, S3ServerComponents, S3ServerMessage } from './actors/api/s3/server';
@@ -162,7 +162,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       blockBytesMax: BLOCK_BYTES_MAX,
       transferTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
     },
-    catalog: { nowMs, randomBytes, tableTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS, objectSchema: objectSchema as TableSchema<unknown> },
+    catalog: { nowMs, randomBytes, tableTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS, objectSchema: objectSchema as TableSchema<unknown>, holdsObject: (entry) => currentVersion(entry as S3Object) !== null },
     s3: s3Components(config, nowMs),
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });

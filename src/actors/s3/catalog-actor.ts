@@ -65,6 +65,8 @@ export interface CatalogActorComponents {
   tableTimeoutMs: number;
   /** The object table's schema once it exists (bucket deletion checks emptiness with it); null until then. */
   objectSchema: TableSchema<unknown> | null;
+  /** Whether an object row holds a live object (default: it is not a tombstone); see bucket-empty.ts. */
+  holdsObject?: (entry: unknown) => boolean;
 }
 
 interface CatalogState {
@@ -78,7 +80,9 @@ export const catalogActor = defineActor<CatalogMessage, CatalogState, CatalogAct
   init(context) {
     const { components } = context;
     const tables = tableClient((path, makeMessage, timeoutMs) => context.ask({ path } as Ref<TableMessage>, makeMessage, timeoutMs), components.tableTimeoutMs);
-    const isBucketEmpty = components.objectSchema === null ? NO_OBJECT_TABLE : bucketEmptyCheck(tables, { objectSchema: components.objectSchema });
+    const objectSchema = components.objectSchema;
+    const isBucketEmpty =
+      objectSchema === null ? NO_OBJECT_TABLE : bucketEmptyCheck(tables, { objectSchema, ...(components.holdsObject ? { holdsObject: components.holdsObject } : {}) });
     return { catalog: createCatalog({ tables, nowMs: components.nowMs, randomBytes: components.randomBytes, isBucketEmpty }) };
   },
   handle(message, context) {
