@@ -25,6 +25,7 @@ import { bucketSchema } from './protocols/s3/bucket';
 import { bucketAliasSchema } from './protocols/s3/bucket-alias';
 import { currentVersion, objectSchema, type S3Object } from './protocols/s3/object';
 import { versionSchema } from './protocols/s3/version';
+import { multipartUploadSchema } from './protocols/s3/multipart';
 import { s3CatalogView } from './actors/api/s3/catalog-view';
 import type { S3ListenReport, S3ServerComponents, S3ServerMessage } from './actors/api/s3/server';
 import { loadPeerList, savePeerList } from './storage/peer-list';
@@ -68,7 +69,7 @@ const METADATA_DB_FILE = 'db.sqlite';
  * integration tests.
  */
 function tableSchemas(withTestTables: boolean): ReadonlyMap<string, TableSchema<unknown>> {
-  const schemas = [blockRefSchema, keySchema, bucketSchema, bucketAliasSchema, objectSchema, versionSchema] as TableSchema<unknown>[];
+  const schemas = [blockRefSchema, keySchema, bucketSchema, bucketAliasSchema, objectSchema, versionSchema, multipartUploadSchema] as TableSchema<unknown>[];
   if (withTestTables) schemas.push(...(TEST_SCHEMAS as readonly TableSchema<unknown>[]));
   return schemaRegistry(schemas);
 }

@@ -38,6 +38,12 @@ describe('routing', () => {
     ['GET', '/b/k?partNumber=1', 'GetObject', 'b', 'k'],
     ['HEAD', '/b//double//slash', 'HeadObject', 'b', '/double//slash'],
     ['DELETE', '/b/%E6%97%A5', 'DeleteObject', 'b', '日'],
+    ['POST', '/b/k?uploads', 'CreateMultipartUpload', 'b', 'k'],
+    ['PUT', '/b/k?partNumber=2&uploadId=ab', 'UploadPart', 'b', 'k'],
+    ['POST', '/b/k?uploadId=ab', 'CompleteMultipartUpload', 'b', 'k'],
+    ['DELETE', '/b/k?uploadId=ab', 'AbortMultipartUpload', 'b', 'k'],
+    ['GET', '/b/k?uploadId=ab', 'ListParts', 'b', 'k'],
+    ['GET', '/b?uploads&prefix=a', 'ListMultipartUploads', 'b', null],
   ])('%s %s is %s', (method, url, operation, bucket, key) => {
     const routed = route(method, url);
     expect([routed.operation, routed.bucket, routed.key]).toEqual([operation, bucket, key]);
@@ -50,7 +56,7 @@ describe('routing', () => {
   test('unserved sub-resources and methods are refused, never served as something else', () => {
     expect(codeOf(() => route('PUT', '/b/k?tagging'))).toBe('NotImplemented');
     expect(codeOf(() => route('PUT', '/b?cors'))).toBe('NotImplemented');
-    expect(codeOf(() => route('POST', '/b/k?uploads'))).toBe('NotImplemented');
+    expect(codeOf(() => route('PUT', '/b/k?uploadId=abc'))).toBe('InvalidArgument');
     expect(codeOf(() => route('PATCH', '/b/k'))).toBe('MethodNotAllowed');
     expect(codeOf(() => route('GET', '/b/%E6%97'))).toBe('InvalidArgument');
   });

@@ -25,6 +25,7 @@ import { compareValues } from '../table/crdt';
 import type { WireValue } from '../table/encoding';
 import type { TableEffects, TableSchema } from '../table/schema';
 import { VERSION_BLOCK_HASH_BYTES, VERSION_BUCKET_ID_BYTES, VERSION_UUID_BYTES, versionSchema } from './version';
+import { MULTIPART_TABLE, multipartUploadSchema } from './multipart';
 
 // ---- limits -----------------------------------------------------------------------------------
 
@@ -216,6 +217,10 @@ function onObjectUpdated(old: S3Object | null, next: S3Object, effects: TableEff
     const after = nextByUuid.get(version.uuid.toString('hex'));
     if (after !== undefined && after.state.kind !== 'aborted') continue;
     effects.queue('version', versionSchema.toWire({ uuid: version.uuid, deleted: true, bucketId: next.bucketId, key: next.key, blocks: [] }));
+    // A multipart upload superseded or aborted before it completed: its parts go too.
+    if (version.state.kind === 'uploading' && version.state.multipart) {
+      effects.queue(MULTIPART_TABLE, multipartUploadSchema.toWire({ uploadId: version.uuid, deleted: true, bucketId: next.bucketId, key: next.key, parts: [] }));
+    }
   }
 }
 

@@ -19,7 +19,13 @@ export type S3Operation =
   | 'PutObject'
   | 'GetObject'
   | 'HeadObject'
-  | 'DeleteObject';
+  | 'DeleteObject'
+  | 'CreateMultipartUpload'
+  | 'UploadPart'
+  | 'CompleteMultipartUpload'
+  | 'AbortMultipartUpload'
+  | 'ListParts'
+  | 'ListMultipartUploads';
 
 export interface S3Route {
   operation: S3Operation;
@@ -42,6 +48,7 @@ const BUCKET_GET_SUBRESOURCES: Readonly<Record<string, S3Operation>> = {
   versioning: 'GetBucketVersioning',
   acl: 'GetBucketAcl',
   versions: 'ListObjectVersions',
+  uploads: 'ListMultipartUploads',
 };
 
 /** Sub-resources S3 has that Grange does not serve (yet): answered NotImplemented. */
@@ -136,17 +143,33 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): S3
   }
 }
 
+/** Object operations; UploadPart covers UploadPartCopy and PutObject CopyObject (told apart by x-amz-copy-source). */
 function objectOperation(method: string, query: ReadonlyMap<string, string>): S3Operation {
+  const upload = query.has('uploadId');
   switch (method) {
     case 'GET':
+      if (upload) return 'ListParts';
       refuseUnserved(query, ['partNumber']);
       return 'GetObject';
     case 'HEAD':
       refuseUnserved(query, ['partNumber']);
       return 'HeadObject';
-    case 'PUT': refuseUnserved(query); return 'PutObject';
-    case 'DELETE': refuseUnserved(query); return 'DeleteObject';
-    case 'POST': refuseUnserved(query); throw new S3Error('MethodNotAllowed', 'POST on an object needs ?uploads or ?uploadId');
+    case 'PUT':
+      if (upload) {
+        if (!query.has('partNumber')) throw new S3Error('InvalidArgument', 'An upload to ?uploadId needs a partNumber.', { ArgumentName: 'partNumber' });
+        return 'UploadPart';
+      }
+      refuseUnserved(query);
+      return 'PutObject';
+    case 'DELETE':
+      if (upload) return 'AbortMultipartUpload';
+      refuseUnserved(query);
+      return 'DeleteObject';
+    case 'POST':
+      if (query.has('uploads')) return 'CreateMultipartUpload';
+      if (upload) return 'CompleteMultipartUpload';
+      refuseUnserved(query);
+      throw new S3Error('MethodNotAllowed', 'POST on an object needs ?uploads or ?uploadId');
     default:
       throw new S3Error('MethodNotAllowed', `${method} is not allowed on an object`);
   }

@@ -10,8 +10,7 @@ import type { S3Handler, S3Request } from './pipeline';
 import type { BucketPermissions } from './services';
 
 /** The bucket a request names, checked against the permission the operation needs. */
-export async function bucketOf(request: S3Request, needs: keyof BucketPermissions): Promise<Buffer> {
-  const name = request.route.bucket!;
+export async function bucketOf(request: S3Request, needs: keyof BucketPermissions, name = request.route.bucket!): Promise<Buffer> {
   const { catalog } = request.services;
   const bucketId = await catalog.resolveBucket(request.accessKeyId, name);
   if (bucketId === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });

@@ -3,18 +3,18 @@
 // DeleteObjects. Data leaves through the cascade: a newer version or a delete marker supersedes
 // the old version in the object entry, whose hook deletes the version row, whose hook deletes its
 // block references, which lowers the blocks' refcounts.
-import { blockRefSchema } from '../../../protocols/block/block-ref';
-import { blockHash } from '../../../storage/blocks';
 import { evaluateConditions } from '../../../protocols/s3/conditions';
 import { S3Error } from '../../../protocols/s3/errors';
 import { headersToStore, httpDate, quotedEtag, responseHeaders } from '../../../protocols/s3/headers';
-import { S3_DELETE_CONCURRENCY, S3_DELETE_OBJECTS_MAX, S3_GET_BLOCKS_AHEAD, S3_PUT_BLOCKS_IN_FLIGHT, S3_XML_BODY_BYTES_MAX } from '../../../protocols/s3/limits';
-import { currentVersion, INLINE_BYTES_MAX, nextTimestamp, OBJECT_KEY_BYTES_MAX, objectSchema, type ObjectMeta, type ObjectVersion, type S3Object } from '../../../protocols/s3/object';
-import { contentRange, parseRange } from '../../../protocols/s3/range';
+import { S3_DELETE_CONCURRENCY, S3_DELETE_OBJECTS_MAX, S3_GET_BLOCKS_AHEAD, S3_XML_BODY_BYTES_MAX } from '../../../protocols/s3/limits';
+import { currentVersion, INLINE_BYTES_MAX, nextTimestamp, OBJECT_KEY_BYTES_MAX, objectSchema, type ObjectMeta, type ObjectVersion, type ObjectVersionData } from '../../../protocols/s3/object';
+import { contentRange, parseRange, type ByteRange } from '../../../protocols/s3/range';
 import type { S3Operation } from '../../../protocols/s3/router';
 import { versionSchema, type VersionBlock } from '../../../protocols/s3/version';
 import { childNamed, childrenNamed, parseXml, xmlDocument, type XmlNode } from '../../../protocols/s3/xml';
-import { checkContentLength, cutBlocks, readSmallBody, type PayloadSummary } from './body';
+import { checkContentLength, readSmallBody, type PayloadSummary } from './body';
+import { BlockWriter, commitVersion, discardVersion, type VersionTarget } from './upload';
+import { copyObject } from './copy';
 import { bucketOf } from './buckets';
 import type { S3Handler, S3Request } from './pipeline';
 import type { S3Services } from './services';
@@ -31,7 +31,7 @@ export function objectKeyBytes(key: string): Buffer {
 // ---- PutObject ---------------------------------------------------------------------------------
 
 const putObject: S3Handler = async (request) => {
-  if (request.http.headers['x-amz-copy-source'] !== undefined) throw new S3Error('NotImplemented', 'CopyObject is not implemented yet.');
+  if (request.http.headers['x-amz-copy-source'] !== undefined) return copyObject(request);
   const bucketId = await bucketOf(request, 'write');
   const key = request.route.key!;
   const keyBytes = objectKeyBytes(key);
@@ -41,20 +41,37 @@ const putObject: S3Handler = async (request) => {
   // Read concurrently with the upload: the new version must sort after every one we know of.
   const existing = tables.get(objectSchema, bucketId, keyBytes);
   existing.catch(() => undefined);
-  const uuid = randomBytes(UUID_BYTES);
-  const upload = new BlockUpload(request.services, bucketId, key, uuid, headers, existing);
-  const first = await upload.run(request.payload.chunks());
-  const summary = request.payload.summary();
-  const meta: ObjectMeta = { size: summary.bytes, etag: summary.md5Hex, headers, checksum: summary.checksum };
-  const timestamp = upload.timestamp ?? nextTimestamp(await existing, nowMs());
-  const version: ObjectVersion =
-    first.kind === 'inline'
-      ? { uuid, timestamp, state: { kind: 'complete', data: { kind: 'inline', meta, bytes: first.bytes } } }
-      : { uuid, timestamp, state: { kind: 'complete', data: { kind: 'blocks', meta, firstBlock: first.hash } } };
-  if (first.kind === 'blocks') await upload.commitBlocks();
-  await tables.insert(objectSchema, [{ bucketId, key, versions: [version] }]);
-  return { status: 200, headers: putResponseHeaders(summary) };
+  const target = { uuid: randomBytes(UUID_BYTES), bucketId, key };
+  const writer = new BlockWriter(request.services);
+  let timestamp: number | null = null;
+  // Once blocks go out, an `uploading` version is written first, so that a failed upload is
+  // marked aborted and its blocks are freed like any superseded version's.
+  const beginUpload = async (): Promise<void> => {
+    timestamp = nextTimestamp(await existing, nowMs());
+    const uploading: ObjectVersion = { uuid: target.uuid, timestamp, state: { kind: 'uploading', multipart: false, headers } };
+    await tables.insert(objectSchema, [{ bucketId, key, versions: [uploading] }]);
+  };
+  try {
+    const written = await writer.write(request.payload.chunks(), { part: 1, inlineBelow: INLINE_BYTES_MAX, beforeFirstBlock: beginUpload });
+    const summary = request.payload.summary();
+    const meta: ObjectMeta = { size: summary.bytes, etag: summary.md5Hex, headers, checksum: summary.checksum };
+    const data: ObjectVersionData = written.inline !== null ? { kind: 'inline', meta, bytes: written.inline } : { kind: 'blocks', meta, firstBlock: written.blocks[0]!.hash };
+    if (written.inline === null) await commitVersion(request.services, target, written.blocks);
+    const version: ObjectVersion = { uuid: target.uuid, timestamp: timestamp ?? nextTimestamp(await existing, nowMs()), state: { kind: 'complete', data } };
+    await tables.insert(objectSchema, [{ bucketId, key, versions: [version] }]);
+    return { status: 200, headers: putResponseHeaders(summary) };
+  } catch (error) {
+    if (timestamp !== null) await abortVersion(request.services, target, timestamp, writer);
+    throw error;
+  }
 };
+
+/** Marks an upload's version aborted (best effort): the object hook frees what it wrote. */
+async function abortVersion(services: S3Services, target: VersionTarget, timestamp: number, writer: BlockWriter): Promise<void> {
+  await writer.settle();
+  const aborted: ObjectVersion = { uuid: target.uuid, timestamp, state: { kind: 'aborted' } };
+  await Promise.allSettled([services.tables.insert(objectSchema, [{ bucketId: target.bucketId, key: target.key, versions: [aborted] }]), discardVersion(services, target, writer.blocks)]);
+}
 
 function putResponseHeaders(summary: PayloadSummary): [string, string][] {
   const headers: [string, string][] = [['etag', quotedEtag(summary.md5Hex)]];
@@ -62,108 +79,9 @@ function putResponseHeaders(summary: PayloadSummary): [string, string][] {
   return headers;
 }
 
-type FirstPart = { kind: 'inline'; bytes: Buffer } | { kind: 'blocks'; hash: Buffer };
-
-/**
- * Streams a body into blocks. The first full block decides: a body that ends before
- * INLINE_BYTES_MAX stays inline; otherwise an `uploading` version is written first, so that a
- * failed upload is marked aborted and its blocks are freed like any superseded version's.
- */
-class BlockUpload {
-  timestamp: number | null = null;
-  private readonly blocks: VersionBlock[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown = null;
-
-  constructor(
-    private readonly services: S3Services,
-    private readonly bucketId: Buffer,
-    private readonly key: string,
-    private readonly uuid: Buffer,
-    private readonly headers: [string, string][],
-    private readonly existing: Promise<S3Object | null>,
-  ) {}
-
-  async run(chunks: AsyncIterable<Buffer>): Promise<FirstPart> {
-    let offset = 0;
-    let firstHash: Buffer | null = null;
-    try {
-      for await (const block of cutBlocks(chunks, this.services.blockSize)) {
-        if (firstHash === null && offset === 0 && block.length < INLINE_BYTES_MAX && block.length < this.services.blockSize) {
-          // The body ended inside its first block and is small: it is stored inline.
-          return { kind: 'inline', bytes: block };
-        }
-        if (this.timestamp === null) await this.beginUpload();
-        const hash = blockHash(block);
-        firstHash ??= hash;
-        this.blocks.push({ part: 1, offset, hash, size: block.length });
-        offset += block.length;
-        await this.send(hash, block);
-      }
-    } catch (error) {
-      await this.abort();
-      throw error;
-    }
-    if (firstHash === null) return { kind: 'inline', bytes: Buffer.alloc(0) };
-    return { kind: 'blocks', hash: firstHash };
-  }
-
-  private async beginUpload(): Promise<void> {
-    this.timestamp = nextTimestamp(await this.existing, this.services.nowMs());
-    const uploading: ObjectVersion = { uuid: this.uuid, timestamp: this.timestamp, state: { kind: 'uploading', multipart: false, headers: this.headers } };
-    await this.services.tables.insert(objectSchema, [{ bucketId: this.bucketId, key: this.key, versions: [uploading] }]);
-  }
-
-  /** Keeps S3_PUT_BLOCKS_IN_FLIGHT blocks travelling; the first failure fails the upload. */
-  private async send(hash: Buffer, data: Buffer): Promise<void> {
-    if (this.failure !== null) throw this.failure;
-    const sending: Promise<void> = this.services.blocks.put(hash, data).then(
-      () => void this.inFlight.delete(sending),
-      (error: unknown) => {
-        this.inFlight.delete(sending);
-        this.failure ??= error;
-      },
-    );
-    this.inFlight.add(sending);
-    while (this.inFlight.size >= S3_PUT_BLOCKS_IN_FLIGHT) await Promise.race(this.inFlight);
-    if (this.failure !== null) throw this.failure;
-  }
-
-  /** After the body checked out: wait for the blocks, then write the version and its references. */
-  async commitBlocks(): Promise<void> {
-    try {
-      await Promise.all(this.inFlight);
-      if (this.failure !== null) throw this.failure;
-      const { tables } = this.services;
-      const refs = this.blocks.map((block) => ({ block: block.hash, version: this.uuid, deleted: false }));
-      await Promise.all([
-        tables.insert(versionSchema, [{ uuid: this.uuid, deleted: false, bucketId: this.bucketId, key: this.key, blocks: this.blocks }]),
-        tables.insert(blockRefSchema, refs),
-      ]);
-    } catch (error) {
-      await this.abort();
-      throw error;
-    }
-  }
-
-  /** Marks the uploading version aborted (best effort): its hook frees what was written. */
-  async abort(): Promise<void> {
-    if (this.timestamp === null) return;
-    await Promise.allSettled(this.inFlight);
-    const aborted: ObjectVersion = { uuid: this.uuid, timestamp: this.timestamp, state: { kind: 'aborted' } };
-    const refs = this.blocks.map((block) => ({ block: block.hash, version: this.uuid, deleted: true }));
-    await Promise.allSettled([
-      this.services.tables.insert(objectSchema, [{ bucketId: this.bucketId, key: this.key, versions: [aborted] }]),
-      this.services.tables.insert(versionSchema, [{ uuid: this.uuid, deleted: true, bucketId: this.bucketId, key: this.key, blocks: [] }]),
-      this.services.tables.insert(blockRefSchema, refs),
-    ]);
-  }
-}
-
 // ---- GetObject / HeadObject --------------------------------------------------------------------
 
-async function visibleVersion(request: S3Request, bucketId: Buffer): Promise<{ version: ObjectVersion; meta: ObjectMeta }> {
-  const key = request.route.key!;
+export async function visibleVersion(request: S3Request, bucketId: Buffer, key = request.route.key!): Promise<{ version: ObjectVersion; meta: ObjectMeta }> {
   const object = await request.services.tables.get(objectSchema, bucketId, objectKeyBytes(key));
   const version = object === null ? null : currentVersion(object);
   if (version === null || version.state.kind !== 'complete' || version.state.data.kind === 'deleteMarker') {
@@ -177,19 +95,28 @@ const getObject: S3Handler = async (request) => {
   const { version, meta } = await visibleVersion(request, bucketId);
   const headers = objectHeaders(request, version, meta);
   checkConditions(request, version, meta, headers);
-  const range = requestedRange(request, meta.size);
+  const data = version.state.kind === 'complete' ? version.state.data : null;
+  const partNumber = partNumberOf(request);
+  const isHead = request.http.method === 'HEAD';
+  // Block positions are needed for the body, and for a part's range even on HEAD.
+  const placed = data?.kind === 'blocks' && (!isHead || partNumber !== null) ? placeBlocks(await versionBlocks(request, version.uuid)) : null;
+  let range: ByteRange | null;
+  if (partNumber !== null) {
+    const part = partRange(placed, partNumber);
+    range = part.range;
+    if (part.partsCount > 1 || meta.etag.includes('-')) headers.push(['x-amz-mp-parts-count', String(part.partsCount)]);
+  } else {
+    range = parseRange(request.http.headers.range, meta.size);
+  }
   // The stored checksum covers the whole object: a client that checks it must not get it with a part.
-  if (range === null) headers.push(...checksumHeaders(request, meta));
-  if (range === null) headers.push(['content-length', String(meta.size)]);
+  if (range === null) headers.push(...checksumHeaders(request, meta), ['content-length', String(meta.size)]);
   else headers.push(['content-length', String(range.end - range.start + 1)], ['content-range', contentRange(range, meta.size)]);
   const status = range === null ? 200 : 206;
-  if (request.http.method === 'HEAD') return { status, headers };
+  if (isHead) return { status, headers };
   const start = range?.start ?? 0;
   const end = range ? range.end + 1 : meta.size;
-  const data = version.state.kind === 'complete' ? version.state.data : null;
   if (data?.kind === 'inline') return { status, headers, body: data.bytes.subarray(start, end) };
-  const blocks = await versionBlocks(request, version.uuid);
-  return { status, headers, body: streamBlocks(request.services, blocks, start, end) };
+  return { status, headers, body: streamBlocks(request.services, placed ?? [], start, end) };
 };
 
 function objectHeaders(request: S3Request, version: ObjectVersion, meta: ObjectMeta): [string, string][] {
@@ -214,41 +141,65 @@ function checkConditions(request: S3Request, version: ObjectVersion, meta: Objec
   if (verdict === 'preconditionFailed') throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match or If-Unmodified-Since' });
 }
 
-/** Range header or partNumber (a single-part object has exactly part 1: all of it). */
-function requestedRange(request: S3Request, size: number): { start: number; end: number } | null {
-  const partNumber = request.route.query.get('partNumber');
-  if (partNumber !== undefined) {
-    if (request.http.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter.');
-    if (!/^\d{1,5}$/.test(partNumber) || Number(partNumber) < 1 || Number(partNumber) > 10_000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.', { ArgumentName: 'partNumber', ArgumentValue: partNumber });
-    if (Number(partNumber) !== 1) throw new S3Error('InvalidPartNumber');
-    return null;
-  }
-  return parseRange(request.http.headers.range, size);
+function partNumberOf(request: S3Request): number | null {
+  const text = request.route.query.get('partNumber');
+  if (text === undefined) return null;
+  if (request.http.headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter.');
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 10_000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.', { ArgumentName: 'partNumber', ArgumentValue: text });
+  return Number(text);
 }
 
-async function versionBlocks(request: S3Request, uuid: Buffer): Promise<VersionBlock[]> {
+/** A block with its position in the object (blocks are sorted by part, then offset in the part). */
+interface PlacedBlock {
+  block: VersionBlock;
+  start: number;
+}
+
+export function placeBlocks(blocks: readonly VersionBlock[]): PlacedBlock[] {
+  let start = 0;
+  return blocks.map((block) => {
+    const placed = { block, start };
+    start += block.size;
+    return placed;
+  });
+}
+
+/** The bytes of one part (a single-part object has exactly part 1: all of it, served as 200). */
+function partRange(placed: readonly PlacedBlock[] | null, partNumber: number): { range: ByteRange | null; partsCount: number } {
+  const parts = new Set((placed ?? []).map(({ block }) => block.part));
+  if (parts.size <= 1) {
+    if (partNumber !== 1) throw new S3Error('InvalidPartNumber');
+    return { range: null, partsCount: 1 };
+  }
+  const inPart = placed!.filter(({ block }) => block.part === partNumber);
+  if (inPart.length === 0) throw new S3Error('InvalidPartNumber');
+  const last = inPart[inPart.length - 1]!;
+  return { range: { start: inPart[0]!.start, end: last.start + last.block.size - 1 }, partsCount: parts.size };
+}
+
+export async function versionBlocks(request: S3Request, uuid: Buffer): Promise<VersionBlock[]> {
   const version = await request.services.tables.get(versionSchema, uuid, NO_SORT_KEY);
   if (version === null || version.deleted) throw new S3Error('NoSuchKey', 'The object was deleted while it was being read.', { Key: request.route.key! });
   return version.blocks;
 }
 
 /** Sends bytes [start, end) from the blocks that cover them, fetching a few blocks ahead. */
-async function* streamBlocks(services: S3Services, blocks: readonly VersionBlock[], start: number, end: number): AsyncGenerator<Buffer> {
-  const needed = blocks.filter((block) => block.offset < end && block.offset + block.size > start);
+export async function* streamBlocks(services: S3Services, placed: readonly PlacedBlock[], start: number, end: number): AsyncGenerator<Buffer> {
+  const needed = placed.filter(({ block, start: at }) => at < end && at + block.size > start);
   const fetches: Promise<Buffer>[] = [];
   const fetchAt = (index: number): void => {
     if (index < needed.length && fetches[index] === undefined) {
-      fetches[index] = services.blocks.get(needed[index]!.hash);
+      fetches[index] = services.blocks.get(needed[index]!.block.hash);
       fetches[index]!.catch(() => undefined);
     }
   };
   for (let index = 0; index < needed.length; index++) {
     for (let ahead = 0; ahead <= S3_GET_BLOCKS_AHEAD; ahead++) fetchAt(index + ahead);
-    const block = needed[index]!;
+    const { block, start: at } = needed[index]!;
     const data = await fetches[index]!;
     if (data.length !== block.size) throw new Error(`block ${block.hash.toString('hex')} has ${data.length} bytes, the version says ${block.size}`);
     delete fetches[index];
-    yield data.subarray(Math.max(0, start - block.offset), Math.min(block.size, end - block.offset));
+    yield data.subarray(Math.max(0, start - at), Math.min(block.size, end - at));
   }
 }
 

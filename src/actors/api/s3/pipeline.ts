@@ -13,6 +13,7 @@ import type { S3Services } from './services';
 import { bucketHandlers } from './buckets';
 import { objectHandlers } from './objects';
 import { listingHandlers } from './listing';
+import { multipartHandlers } from './multipart';
 
 export interface S3Request {
   id: string;
@@ -34,7 +35,7 @@ export interface S3Response {
 
 export type S3Handler = (request: S3Request) => Promise<S3Response>;
 
-const HANDLERS: Readonly<Record<S3Operation, S3Handler>> = { ...bucketHandlers, ...objectHandlers, ...listingHandlers };
+const HANDLERS: Readonly<Record<S3Operation, S3Handler>> = { ...bucketHandlers, ...objectHandlers, ...listingHandlers, ...multipartHandlers };
 
 export interface S3RequestCounters {
   inFlight: number;
