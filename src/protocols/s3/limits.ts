@@ -13,6 +13,13 @@ export const S3_DELETE_OBJECTS_MAX = 1000;
 export const S3_DELETE_CONCURRENCY = 8;
 /** A PUT keeps at most this many blocks on their way to their holders (each block_size bytes). */
 export const S3_PUT_BLOCKS_IN_FLIGHT = 3;
+/**
+ * Blocks one node's S3 gateway has travelling at once, all requests together, for writes and for
+ * reads. Bounds the gateway's memory whatever the client concurrency (an aws cli upload sends 10
+ * parts at once): each block in flight holds its bytes a few times over (block, frames per holder).
+ */
+export const S3_BLOCK_PUTS_IN_FLIGHT_MAX = 8;
+export const S3_BLOCK_GETS_IN_FLIGHT_MAX = 12;
 /** A GET fetches this many blocks ahead of the one it is sending. */
 export const S3_GET_BLOCKS_AHEAD = 2;
 /** Presigned URLs live at most 7 days (AWS). */

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { assertNever, defineActor, restartWithBackoff, type InitContext, type Ref } from '../../runtime';
 import type { ListenAddress } from '../../../config/address';
-import { S3_HEADER_BYTES_MAX } from '../../../protocols/s3/limits';
+import { S3_BLOCK_GETS_IN_FLIGHT_MAX, S3_BLOCK_PUTS_IN_FLIGHT_MAX, S3_HEADER_BYTES_MAX } from '../../../protocols/s3/limits';
+import { Slots } from './slots';
 import { tableClient, type TableAsk, type TableClient } from '../../table/client';
 import type { BlockManagerMessage, BlockPutReply } from '../../block/manager';
 import type { TableMessage } from '../../table/table';
@@ -96,9 +97,11 @@ function servicesOf(context: InitContext<S3ServerMessage, S3ServerComponents>): 
   const timeoutMs = components.requestTimeoutMs;
   const ask: TableAsk = (path, makeMessage, askTimeoutMs) => context.ask({ path } as Ref<TableMessage>, makeMessage, askTimeoutMs);
   const tables = tableClient(ask, timeoutMs);
+  const putSlots = new Slots(S3_BLOCK_PUTS_IN_FLIGHT_MAX);
+  const getSlots = new Slots(S3_BLOCK_GETS_IN_FLIGHT_MAX);
   const blocks: S3BlockAccess = {
-    put: (hash, data) => context.ask(components.blocks, (replyTo: Ref<BlockPutReply>) => ({ type: 'put' as const, hash, data, replyTo }), timeoutMs).then(() => undefined),
-    get: (hash) => context.ask(components.blocks, (replyTo: Ref<Buffer>) => ({ type: 'get' as const, hash, replyTo }), timeoutMs),
+    put: (hash, data) => putSlots.run(() => context.ask(components.blocks, (replyTo: Ref<BlockPutReply>) => ({ type: 'put' as const, hash, data, replyTo }), timeoutMs)).then(() => undefined),
+    get: (hash) => getSlots.run(() => context.ask(components.blocks, (replyTo: Ref<Buffer>) => ({ type: 'get' as const, hash, replyTo }), timeoutMs)),
   };
   return {
     region: components.region,
