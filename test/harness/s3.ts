@@ -3,7 +3,7 @@
 // Clients are the AWS SDK for JavaScript v3, path style, one attempt (a test sees every error).
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { Cluster } from './cluster';
 import { runCliAsync } from './cli';
 import { freePort } from './ports';
@@ -144,4 +144,18 @@ export async function signedRequest(endpoint: string, credentials: S3Credentials
 /** The Code of an S3 error XML body. */
 export function errorCode(body: string): string | null {
   return /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? null;
+}
+
+/**
+ * What an SDK call ends with: 'ok', the S3 error code, or the HTTP status when the response had
+ * no body to name one (a 304, or a HEAD's 404 which the SDK calls NotFound).
+ */
+export async function outcomeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'ok';
+  } catch (error) {
+    if (!(error instanceof S3ServiceException)) throw error;
+    return error.name === 'Unknown' || error.name === '' ? String(error.$metadata.httpStatusCode) : error.name;
+  }
 }

@@ -11,6 +11,7 @@
 // before it deletes the upload row, so blocks the object keeps never reach a refcount of zero.
 import type { WireValue } from '../table/encoding';
 import type { TableEffects, TableSchema } from '../table/schema';
+import { wireBytes, wireInteger } from './wire';
 import { VERSION_BUCKET_ID_BYTES, VERSION_KEY_BYTES_MAX, VERSION_PART_BYTES_MAX, VERSION_PART_NUMBER_MAX, VERSION_UUID_BYTES, versionSchema } from './version';
 
 export const MULTIPART_TABLE = 'multipart_upload';
@@ -81,15 +82,8 @@ function toWire(upload: MultipartUpload): WireValue {
   };
 }
 
-function bytes(raw: unknown, what: string, length: number): Buffer {
-  if (!(raw instanceof Uint8Array) || raw.length !== length) throw new Error(`multipart_upload: ${what} must be ${length} bytes`);
-  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-}
-
-function integer(raw: unknown, what: string, min: number, max: number): number {
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < min || raw > max) throw new Error(`multipart_upload: ${what} must be an integer in ${min}..${max}`);
-  return raw;
-}
+const bytes = (raw: unknown, what: string, length: number): Buffer => wireBytes('multipart_upload', raw, what, length);
+const integer = (raw: unknown, what: string, min: number, max: number): number => wireInteger('multipart_upload', raw, what, min, max);
 
 function partFromWire(raw: unknown): UploadPart {
   if (!Array.isArray(raw) || raw.length !== 5) throw new Error('multipart_upload: a part must be [number, timestamp, version, etag, size]');

@@ -12,6 +12,7 @@
 import { blockRefSchema } from '../block/block-ref';
 import type { WireValue } from '../table/encoding';
 import type { TableEffects, TableSchema } from '../table/schema';
+import { wireBytes, wireInteger } from './wire';
 
 export const VERSION_UUID_BYTES = 16;
 export const VERSION_BUCKET_ID_BYTES = 32;
@@ -87,15 +88,8 @@ function versionToWire(version: S3Version): WireValue {
   };
 }
 
-function bytes(raw: unknown, what: string, length: number): Buffer {
-  if (!(raw instanceof Uint8Array) || raw.length !== length) throw new Error(`version: ${what} must be ${length} bytes`);
-  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-}
-
-function integer(raw: unknown, what: string, min: number, max: number): number {
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < min || raw > max) throw new Error(`version: ${what} must be an integer in ${min}..${max}`);
-  return raw;
-}
+const bytes = (raw: unknown, what: string, length: number): Buffer => wireBytes('version', raw, what, length);
+const integer = (raw: unknown, what: string, min: number, max: number): number => wireInteger('version', raw, what, min, max);
 
 function blockFromWire(raw: unknown): VersionBlock {
   if (!Array.isArray(raw) || raw.length !== 4) throw new Error('version: a block must be [part, offset, hash, size]');

@@ -18,10 +18,9 @@ import {
   ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { bodyBytes, errorCode, signedRequest, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
+import { bodyBytes, outcomeOf, errorCode, signedRequest, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
 import { inspectBlock } from '../../harness/blocks';
 import { waitFor } from '../../harness/wait';
 
@@ -41,16 +40,7 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-/** The S3 error code a command fails with (or 'ok'). */
-async function failure(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error.name === 'Unknown' || error.name === '' ? String(error.$metadata.httpStatusCode) : error.name;
-    throw error;
-  }
-}
+const failure = outcomeOf;
 
 function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');

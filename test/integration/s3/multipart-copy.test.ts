@@ -14,12 +14,11 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { bodyBytes, startS3Cluster, type S3Cluster } from '../../harness/s3';
+import { bodyBytes, outcomeOf, startS3Cluster, type S3Cluster } from '../../harness/s3';
 import { inspectBlock } from '../../harness/blocks';
 import { waitFor } from '../../harness/wait';
 
@@ -40,15 +39,7 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-async function failure(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof S3ServiceException) return error.name;
-    throw error;
-  }
-}
+const failure = outcomeOf;
 
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
 
