@@ -3,13 +3,16 @@
 import yargs from 'yargs';
 import { ConfigError } from '../config';
 import { actorsCommand } from './actors';
+import { blockCommand } from './block';
 import { bucketCommand } from './bucket';
 import { keyCommand } from './key';
 import { layoutCommand } from './layout';
 import { nodeCommand } from './node';
+import { repairCommand } from './repair';
 import { serverCommand } from './server';
 import { statsCommand } from './stats';
 import { statusCommand } from './status';
+import { workerCommand } from './worker';
 import { packageVersion } from '../version';
 import { CliUsageError, EXIT_USAGE, EXIT_FAILURE } from './errors';
 
@@ -36,6 +39,9 @@ export function buildParser(argv: string[]) {
     .command(layoutCommand)
     .command(statsCommand)
     .command(actorsCommand)
+    .command(blockCommand)
+    .command(repairCommand)
+    .command(workerCommand)
     .command(keyCommand)
     .command(bucketCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')

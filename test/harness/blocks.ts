@@ -1,6 +1,9 @@
 // Helpers for block tests: put and get blocks through one node's block manager, over the real
 // transport, as the S3 API on that node will.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ref } from '../../src/actors/runtime';
 import type { BlockInspectReply, BlockManagerMessage, BlockPutReply } from '../../src/actors/block/manager';
 import type { TableMessage, TableWriteReply } from '../../src/actors/table/table';
 import { blockRefSchema, type BlockRef } from '../../src/protocols/block/block-ref';
@@ -60,6 +63,23 @@ export async function writeBlockRefs(cluster: Cluster, index: number, refs: Bloc
   try {
     const entries = refs.map((ref) => encodeEntry(blockRefSchema, ref));
     await client.ask<TableMessage, TableWriteReply>('/node/tables/block_ref', (replyTo) => ({ type: 'insert', entries, replyTo }), ASK_TIMEOUT_MS);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The paths of a block's files in a node's data folder (outside `corrupted/`), temporary files included. */
+export function blockFilesOf(cluster: Cluster, index: number, hash: Buffer): string[] {
+  const hex = hash.toString('hex');
+  const folder = join(cluster.nodes[index]!.folder, 'data', hex.slice(0, 2), hex.slice(2, 4));
+  return existsSync(folder) ? readdirSync(folder).filter((name) => name.startsWith(hex)).map((name) => join(folder, name)) : [];
+}
+
+/** Asks one node's block manager (the messages `grange block|worker|repair` send). */
+export async function askBlocks<R>(cluster: Cluster, index: number, makeMessage: (replyTo: Ref<R>) => BlockManagerMessage): Promise<R> {
+  const client = await cluster.client(index);
+  try {
+    return await client.ask<BlockManagerMessage, R>(BLOCKS_PATH, makeMessage, ASK_TIMEOUT_MS);
   } finally {
     await client.close();
   }

@@ -9,6 +9,13 @@ import type { TableSchema } from '../table/schema';
 /** The local counter the hook adjusts, keyed by block hash. */
 export const BLOCK_REFCOUNT_COUNTER = 'block';
 
+/**
+ * A second local counter, used as a change feed: every change of a block's refcount adds to it, and
+ * the resync workers take (and remove) its keys to check those blocks soon, as Garage's incref and
+ * decref queue the block for resync: a block just referenced here and missing is fetched at once.
+ */
+export const BLOCK_REFCOUNT_CHANGED_COUNTER = 'block_changed';
+
 export interface BlockRef {
   /** The block's content hash (32 bytes). */
   readonly block: Buffer;
@@ -39,6 +46,8 @@ export const blockRefSchema: TableSchema<BlockRef> = {
   updated(old, next, effects) {
     const wasLive = old !== null && !old.deleted;
     const isLive = !next.deleted;
-    if (wasLive !== isLive) effects.adjust(BLOCK_REFCOUNT_COUNTER, next.block, isLive ? 1 : -1);
+    if (wasLive === isLive) return;
+    effects.adjust(BLOCK_REFCOUNT_COUNTER, next.block, isLive ? 1 : -1);
+    effects.adjust(BLOCK_REFCOUNT_CHANGED_COUNTER, next.block, 1);
   },
 };

@@ -109,3 +109,56 @@ export function gcScanIntervalMs(gcDelayMs: number): number {
   const GC_SCAN_MAX_MS = 10 * 60_000;
   return Math.min(GC_SCAN_MAX_MS, Math.max(GC_SCAN_MIN_MS, Math.floor(gcDelayMs / GC_SCANS_PER_DELAY)));
 }
+
+// ---- the error list ------------------------------------------------------------------------------
+
+/** Blocks whose last check failed: hash -> ResyncErrorRecord. Cleared by the next good check. */
+export const RESYNC_ERRORS_TREE = 'blk_resync_errors';
+
+/** An error message is cut to this many characters before it is stored. */
+const RESYNC_ERROR_MESSAGE_CHARS_MAX = 500;
+const RESYNC_ERROR_FORMAT = 1;
+
+export interface ResyncErrorRecord {
+  /** Failed checks in a row. */
+  errorCount: number;
+  lastError: string;
+  lastTryMs: number;
+  /** When the block is due again; null once it left the queue (too many attempts: retry-now brings it back). */
+  nextTryMs: number | null;
+}
+
+/** The record after one more failed check. */
+export function resyncErrorAfterFailure(previous: ResyncErrorRecord | null, message: string, nowMs: number): ResyncErrorRecord {
+  const errorCount = (previous?.errorCount ?? 0) + 1;
+  return { errorCount, lastError: message.slice(0, RESYNC_ERROR_MESSAGE_CHARS_MAX), lastTryMs: nowMs, nextTryMs: resyncRetryDueMs(errorCount, nowMs) };
+}
+
+export function encodeResyncError(record: ResyncErrorRecord): Buffer {
+  return Buffer.concat([Buffer.from([RESYNC_ERROR_FORMAT]), Buffer.from(JSON.stringify(record), 'utf8')]);
+}
+
+export function decodeResyncError(bytes: Buffer): ResyncErrorRecord {
+  if (bytes.length < 2 || bytes[0] !== RESYNC_ERROR_FORMAT) throw new Error('malformed resync error record');
+  const raw = JSON.parse(bytes.subarray(1).toString('utf8')) as Partial<ResyncErrorRecord>;
+  if (typeof raw.errorCount !== 'number' || typeof raw.lastError !== 'string' || typeof raw.lastTryMs !== 'number') throw new Error('malformed resync error record');
+  return { errorCount: raw.errorCount, lastError: raw.lastError, lastTryMs: raw.lastTryMs, nextTryMs: typeof raw.nextTryMs === 'number' ? raw.nextTryMs : null };
+}
+
+// ---- deleting after the other holders were asked -----------------------------------------------
+
+/** What another holder of the partition says of a block this node is about to delete. */
+export interface HolderNeed {
+  nodeId: string;
+  refcount: number | null;
+  present: boolean;
+}
+
+/**
+ * The holders that must be given the block before this node deletes its copy: they count a
+ * reference to it and lack it (Garage's need_block). A holder that counts a reference and has it
+ * needs nothing from here; its own resync keeps its copy.
+ */
+export function holdersNeedingBlock(answers: readonly HolderNeed[]): string[] {
+  return answers.filter((answer) => (answer.refcount ?? 0) > 0 && !answer.present).map((answer) => answer.nodeId);
+}

@@ -168,13 +168,14 @@ class DiskBlockStore implements BlockStore {
     return removed;
   }
 
-  async *list(): AsyncGenerator<Buffer> {
+  async *list(after?: Buffer): AsyncGenerator<Buffer> {
     let count = 0;
-    for await (const hash of listBlockHashes(this.paths, (path, hashHex) => this.removeStaleTemp(path, hashHex))) {
+    const afterHex = after === undefined ? null : after.toString('hex');
+    for await (const hash of listBlockHashes(this.paths, (path, hashHex) => this.removeStaleTemp(path, hashHex), afterHex)) {
       count++;
       yield hash;
     }
-    this.counters.blocks = count;
+    if (afterHex === null) this.counters.blocks = count; // a partial listing counts only part
   }
 
   /**

@@ -22,18 +22,27 @@ async function prefixFoldersIn(folders: readonly string[]): Promise<string[]> {
   for (const folder of folders) {
     for (const name of await namesIn(folder)) if (PREFIX_FOLDER_PATTERN.test(name)) names.add(name);
   }
-  return [...names];
+  return [...names].sort();
 }
 
 /**
- * Yields the hash of every block file under `directories` once. `onTempFile` is called with each
+ * Yields the hash of every block file under `directories` once, in ascending order (only those
+ * above `afterHex` when given). `onTempFile` is called with each
  * temporary file met (path and hash in hex) and decides what to do with it; other names (the
  * `corrupted` folder, a file in a folder that does not match its hash) are ignored.
  */
-export async function* listBlockHashes(directories: readonly string[], onTempFile: (path: string, hashHex: string) => Promise<void>): AsyncGenerator<Buffer> {
+export async function* listBlockHashes(
+  directories: readonly string[],
+  onTempFile: (path: string, hashHex: string) => Promise<void>,
+  afterHex: string | null = null,
+): AsyncGenerator<Buffer> {
+  // Folders and names come out sorted, so the hashes are in ascending order and a listing can
+  // resume after a given hash (the scrub's cursor) by skipping whole folders before it.
   for (const first of await prefixFoldersIn(directories)) {
+    if (afterHex !== null && first < afterHex.slice(0, 2)) continue;
     const firstLevel = directories.map((directory) => join(directory, first));
     for (const second of await prefixFoldersIn(firstLevel)) {
+      if (afterHex !== null && first + second < afterHex.slice(0, 4)) continue;
       const names = new Set<string>();
       for (const folder of firstLevel.map((path) => join(path, second))) {
         for (const name of await namesIn(folder)) {
@@ -42,7 +51,7 @@ export async function* listBlockHashes(directories: readonly string[], onTempFil
           else if (TEMP_FILE_NAME_PATTERN.test(name)) await onTempFile(join(folder, name), name.slice(0, 64));
         }
       }
-      for (const name of names) yield Buffer.from(name, 'hex');
+      for (const name of [...names].sort()) if (afterHex === null || name > afterHex) yield Buffer.from(name, 'hex');
     }
   }
 }

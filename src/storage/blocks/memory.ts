@@ -57,8 +57,9 @@ export function openMemoryBlockStore(): MemoryBlockStore {
       counters.blocks = blocks.size;
       return removed;
     },
-    async *list() {
-      for (const key of [...blocks.keys()]) yield Buffer.from(key, 'hex');
+    async *list(after?: Buffer) {
+      const afterHex = after === undefined ? null : after.toString('hex');
+      for (const key of [...blocks.keys()].sort()) if (afterHex === null || key > afterHex) yield Buffer.from(key, 'hex');
     },
     stats(): BlockStoreStats {
       return { ...counters };

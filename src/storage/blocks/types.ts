@@ -24,11 +24,12 @@ export interface BlockStore {
   /** Removes the local copy (from every data directory); false if there was none. */
   delete(hash: Buffer): Promise<boolean>;
   /**
-   * Every block hash stored here, each once, in no particular order, without reading the blocks
-   * (for scrub and resync). Memory stays at one folder's worth of names. Stale temporary files met
-   * on the way (a crash between write and rename) are removed.
+   * Every block hash stored here, each once, in ascending order (only those above `after` when it
+   * is given: a scrub resumes there), without reading the blocks (for scrub and resync). Memory
+   * stays at one folder's worth of names. Stale temporary files met on the way (a crash between
+   * write and rename) are removed.
    */
-  list(): AsyncIterable<Buffer>;
+  list(after?: Buffer): AsyncIterable<Buffer>;
   stats(): BlockStoreStats;
 }
 
