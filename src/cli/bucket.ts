@@ -5,6 +5,7 @@ import type { BucketInfo } from '../actors/s3/catalog';
 import { askCatalog, isoTime, permissionFlags, printJson } from './catalog-client';
 import { CliUsageError } from './errors';
 import { formatTable } from './status';
+import { formatBytesApprox } from './format';
 
 interface BucketArgs {
   config?: string;
@@ -132,6 +133,12 @@ export function renderBucketInfo(info: BucketInfo): string {
   lines.push(`Global aliases: ${info.globalAliases.length === 0 ? '(none)' : info.globalAliases.join(', ')}`);
   if (info.localAliases.length > 0) lines.push('Local aliases:', ...info.localAliases.map((alias) => `  ${alias.name} (key ${alias.accessKeyId})`));
   lines.push('');
+  if (info.counts) {
+    const { objects, bytes, unfinishedUploads } = info.counts;
+    lines.push(`Objects: ${objects}`, `Size: ${formatBytesApprox(bytes)} (${bytes} bytes)`, `Unfinished multipart uploads: ${unfinishedUploads}`, '');
+  } else {
+    lines.push('Objects: unknown (not enough of the bucket\'s nodes answered)', '');
+  }
   if (info.keys.length === 0) lines.push('No key may use this bucket: `grange bucket allow --read --write BUCKET --key KEY`.');
   else {
     const rows = info.keys.map((key) => [permissionFlags(key.permissions), key.accessKeyId, key.name]);
@@ -139,3 +146,4 @@ export function renderBucketInfo(info: BucketInfo): string {
   }
   return lines.join('\n') + '\n';
 }
+

@@ -23,3 +23,15 @@ function scaled(bytes: number, base: number, units: string[]): string {
   const text = unit === 0 || Number.isInteger(value) ? String(value) : value.toFixed(1);
   return `${text} ${units[unit]}`;
 }
+
+/** 1536 -> "1.5 KiB": binary units, one decimal. */
+export function formatBytesApprox(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -46,10 +46,18 @@ export async function runCliAsync(args: string[], options: { env?: NodeJS.Proces
   return { status: code, stdout: started.output.stdout, stderr: started.output.stderr };
 }
 
+/**
+ * Profiling aid: GRANGE_TEST_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes those flags to
+ * every long-running grange process (node servers), which NODE_OPTIONS may not carry.
+ */
+function nodeFlags(): string[] {
+  return (process.env.GRANGE_TEST_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 /** Starts a long-running CLI command; output is collected as it arrives. */
 export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   assertBuilt();
-  const child: ChildProcess = spawn(process.execPath, [GRANGE_BIN, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags(), GRANGE_BIN, ...args], {
     env: options.env ?? process.env,
     cwd: options.cwd ?? REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

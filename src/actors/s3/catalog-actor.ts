@@ -7,6 +7,7 @@ import type { TableSchema } from '../../protocols/table';
 import { tableClient } from '../table/client';
 import type { TableMessage } from '../table/table';
 import { bucketEmptyCheck, NO_OBJECT_TABLE } from './bucket-empty';
+import { bucketCountsReader } from './bucket-counts';
 import { createCatalog, type BucketInfo, type BucketSummary, type Catalog, type CreatedKey, type KeyInfo, type KeySummary } from './catalog';
 
 /** What the CLI asks. Absent options are null (messages cross the RPC as msgpack). */
@@ -83,7 +84,9 @@ export const catalogActor = defineActor<CatalogMessage, CatalogState, CatalogAct
     const objectSchema = components.objectSchema;
     const isBucketEmpty =
       objectSchema === null ? NO_OBJECT_TABLE : bucketEmptyCheck(tables, { objectSchema, ...(components.holdsObject ? { holdsObject: components.holdsObject } : {}) });
-    return { catalog: createCatalog({ tables, nowMs: components.nowMs, randomBytes: components.randomBytes, isBucketEmpty }) };
+    // Counts exist once the object table does (its hook keeps them).
+    const countsOf = objectSchema === null ? undefined : bucketCountsReader((path, makeMessage, timeoutMs) => context.ask({ path } as Ref<TableMessage>, makeMessage, timeoutMs), components.tableTimeoutMs);
+    return { catalog: createCatalog({ tables, nowMs: components.nowMs, randomBytes: components.randomBytes, isBucketEmpty, ...(countsOf ? { countsOf } : {}) }) };
   },
   handle(message, context) {
     if (message.type === 'done') return onDone(message, context);

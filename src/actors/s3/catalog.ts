@@ -20,6 +20,7 @@ import { DELETED, lwwMapSet, lwwNew, lwwUpdate, present, type LwwMap } from '../
 import type { TableSchema } from '../../protocols/table';
 import { TABLE_CLIENT_RANGE_LIMIT_MAX, type TableClient } from '../table/client';
 import type { S3Catalog } from '../api/s3/services';
+import type { BucketCounts } from '../../protocols/s3/object';
 
 /** A CLI-only failure (unknown or ambiguous key or bucket, a refused alias change): its message says what to fix. */
 export class CatalogError extends Error {
@@ -32,6 +33,8 @@ export interface CatalogComponents {
   randomBytes: (size: number) => Buffer;
   /** Whether the bucket holds no object (bucket-empty.ts over the object table). */
   isBucketEmpty: (bucketId: Buffer) => Promise<boolean>;
+  /** The bucket's object, byte and unfinished-upload counts (bucket-counts.ts), when available. */
+  countsOf?: (bucketId: Buffer) => Promise<BucketCounts>;
 }
 
 export const KEY_NAME_LENGTH_MAX = 255;
@@ -94,6 +97,8 @@ export interface BucketKeyView {
 
 export interface BucketInfo extends BucketSummary {
   keys: BucketKeyView[];
+  /** Objects, bytes and unfinished uploads, when the node could count them (bucket info only). */
+  counts?: BucketCounts;
 }
 
 /** A bucket as ListBuckets shows it to one key: by the name that key reaches it with. */
@@ -219,7 +224,11 @@ export class Catalog {
   }
 
   async bucketInfo(nameOrIdPrefix: string): Promise<BucketInfo> {
-    return this.bucketInfoOf(await this.findBucket(nameOrIdPrefix));
+    const bucket = await this.findBucket(nameOrIdPrefix);
+    const info = await this.bucketInfoOf(bucket);
+    // Counting needs a read quorum of the bucket's replicas: the rest of the info does not wait on it.
+    const counts = this.components.countsOf ? await this.components.countsOf(bucket.id).catch(() => null) : null;
+    return counts === null ? info : { ...info, counts };
   }
 
   /** Deletes an empty bucket, its aliases and every key's permissions on it. */

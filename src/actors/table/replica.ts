@@ -4,9 +4,9 @@
 import { assertNever, defineActor, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
-import { encodeMerkleNode, merkleLeavesUnder, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { decodeCounter, encodeMerkleNode, merkleLeavesUnder, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
 import { merkleNodeStore } from './merkle-worker';
-import { applyEntries, dataTreeName, deleteRowsIfUnchanged, merkleTreeName, type ConditionalDelete, type SchemaLookup } from './storage';
+import { applyEntries, dataTreeName, deleteRowsIfUnchanged, localCounterTreeName, merkleTreeName, type ConditionalDelete, type SchemaLookup } from './storage';
 
 /** Largest page a range read returns at once. */
 export const REPLICA_RANGE_LIMIT_MAX = 1000;
@@ -34,9 +34,13 @@ export type ReplicaMessage =
   | { type: 'subtreeRows'; prefix: Buffer; limit: number; replyTo: Ref<SubtreeRows> }
   // Hand-off and tombstone GC: delete rows, each only if still the copy named by its hash.
   | { type: 'deleteIfEqual'; items: ConditionalDelete[]; replyTo: Ref<ReplicaUpdateReply> }
+  // This node's local counters (what `updated` hooks adjust) for one key, in the order asked.
+  | { type: 'readCounters'; counters: string[]; key: Buffer; replyTo: Ref<number[]> }
   | { type: 'updateDone'; replyTo: Ref<ReplicaUpdateReply>; outcome: Outcome<number>; queuedTables?: string[] };
 
-export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode', 'getRows', 'subtreeRows', 'deleteIfEqual'] as const;
+export const REPLICA_REMOTE_TYPES = ['update', 'get', 'range', 'merkleNode', 'getRows', 'subtreeRows', 'deleteIfEqual', 'readCounters'] as const;
+/** Counters one readCounters may ask for. */
+const REPLICA_COUNTERS_MAX = 16;
 
 export interface ReplicaComponents {
   schema: TableSchema<unknown>;
@@ -79,6 +83,7 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
       case 'merkleNode': return onMerkleNode(message.prefix, message.hashOnly === true, message.replyTo, context);
       case 'deleteIfEqual': return onDeleteIfEqual(message.items, message.replyTo, context);
       case 'getRows': return onGetRows(message.rowKeys, message.replyTo, context);
+      case 'readCounters': return onReadCounters(message, context);
       case 'subtreeRows': return onSubtreeRows(message.prefix, message.limit, message.replyTo, context);
       default: return assertNever(message);
     }
@@ -127,6 +132,18 @@ function onMerkleNode(prefix: Buffer, hashOnly: boolean, replyTo: Ref<Buffer>, c
   if (hashOnly) return context.tell(replyTo, merkleNodeHash(hasher, node));
   // On the wire an empty node is zero bytes (the stored format has no empty node).
   context.tell(replyTo, node.kind === 'empty' ? Buffer.alloc(0) : encodeMerkleNode(node));
+}
+
+function onReadCounters(message: Extract<ReplicaMessage, { type: 'readCounters' }>, context: Context): void {
+  const { counters, key, replyTo } = message;
+  if (!Array.isArray(counters) || counters.length > REPLICA_COUNTERS_MAX || !counters.every((name) => typeof name === 'string' && /^[a-z0-9_]+$/.test(name)) || !Buffer.isBuffer(key)) {
+    return context.replyError(replyTo, new Error(`readCounters: counters must be at most ${REPLICA_COUNTERS_MAX} names [a-z0-9_], key bytes`));
+  }
+  const { store } = context.components;
+  context.tell(replyTo, counters.map((name) => {
+    const bytes = store.tree(localCounterTreeName(name)).get(key);
+    return bytes === null ? 0 : decodeCounter(bytes).count;
+  }));
 }
 
 function onGetRows(rowKeys: Buffer[], replyTo: Ref<Buffer[]>, context: Context): void {

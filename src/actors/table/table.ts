@@ -70,6 +70,9 @@ export type TableMessage =
   | { type: 'wakeSync' }
   | { type: 'get'; partitionKey: Buffer; sortKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; partitionKey: Buffer; start: Buffer | null; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
+  // Node-local counters keyed by a partition key (adjusted by `updated` hooks on each replica):
+  // the largest value among a read quorum of the key's replicas, per counter.
+  | { type: 'counters'; partitionKey: Buffer; counters: string[]; replyTo: Ref<number[]> }
   | { type: 'layoutChanged'; history: LayoutHistory }
   | { type: 'stats'; replyTo: Ref<TableStats> }
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
@@ -85,7 +88,7 @@ export interface TableStats {
   gc: GcStatus;
 }
 
-export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'stats'] as const;
+export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'counters', 'stats'] as const;
 
 export interface TableComponents {
   schema: TableSchema<unknown>;
@@ -178,6 +181,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
       case 'wakeSync': return context.tell(context.child<WorkerRunnerMessage>(SYNC_WORKER)!, { type: 'wake' });
       case 'get': return onGet(message.partitionKey, message.sortKey, message.replyTo, context);
       case 'range': return onRange(message, context);
+      case 'counters': return onCounters(message, context);
       case 'layoutChanged': return onLayoutChanged(message.history, context);
       case 'stats': return context.tell(message.replyTo, tableStats(context));
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
@@ -403,6 +407,20 @@ function sendRepair(partition: number, nodeId: string, entries: Buffer[], contex
   context.state.repairs++;
   const repair = context.ask(replicaRef(context, nodeId, partition), (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), context.components.replicaTimeoutMs);
   repair.catch((error) => context.log.debug('read repair failed', { node: nodeId.slice(0, 16), error: errorMessage(error) }));
+}
+
+/**
+ * Each replica counts what it stores, so a replica that missed writes counts less, or more after
+ * missing deletes; the largest count of R replicas is the one closest to a synced replica's.
+ */
+function onCounters(message: Extract<TableMessage, { type: 'counters' }>, context: Context): void {
+  const { partitionKey, counters, replyTo } = message;
+  if (!Buffer.isBuffer(partitionKey) || !Array.isArray(counters)) return context.replyError(replyTo, new Error('counters: partitionKey must be bytes, counters a list of names'));
+  const replies = quorumRead(partitionOfKey(partitionKey), context, (replica) =>
+    context.ask(replica, (reply: Ref<number[]>) => ({ type: 'readCounters' as const, counters, key: partitionKey, replyTo: reply }), context.components.replicaTimeoutMs),
+  );
+  const merged = replies.then((answers) => counters.map((_, index) => Math.max(0, ...[...answers.values()].map((values) => values[index] ?? 0))));
+  context.pipeToSelf(merged, (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
 }
 
 // ---- range reads -------------------------------------------------------------------------------

@@ -209,7 +209,36 @@ function mayHaveVersionRow(state: ObjectVersionState): boolean {
  * turn tombstones its block references. Only versions that may have a row are queued: a deletion
  * of a row that never existed would be harmless, but it would store a tombstone for nothing.
  */
+/**
+ * Node-local counters per bucket (key: bucket id), adjusted by the hook on every replica: all the
+ * objects of a bucket live in one partition, so each replica of it counts the whole bucket.
+ */
+export const BUCKET_COUNTERS = { objects: 's3_bucket_objects', bytes: 's3_bucket_bytes', unfinishedUploads: 's3_bucket_uploads' } as const;
+
+export type BucketCounts = Record<keyof typeof BUCKET_COUNTERS, number>;
+
+/** What one object row adds to its bucket's counters. */
+export function bucketCountsOf(object: S3Object | null): BucketCounts {
+  const current = object === null ? null : currentVersion(object);
+  const data = current?.state.kind === 'complete' ? current.state.data : null;
+  return {
+    objects: current === null ? 0 : 1,
+    bytes: data !== null && data.kind !== 'deleteMarker' ? data.meta.size : 0,
+    unfinishedUploads: object === null ? 0 : object.versions.filter((version) => version.state.kind === 'uploading' && version.state.multipart).length,
+  };
+}
+
+function adjustBucketCounters(old: S3Object | null, next: S3Object, effects: TableEffects): void {
+  const before = bucketCountsOf(old);
+  const after = bucketCountsOf(next);
+  for (const name of Object.keys(BUCKET_COUNTERS) as (keyof typeof BUCKET_COUNTERS)[]) {
+    const delta = after[name] - before[name];
+    if (delta !== 0) effects.adjust(BUCKET_COUNTERS[name], next.bucketId, delta);
+  }
+}
+
 function onObjectUpdated(old: S3Object | null, next: S3Object, effects: TableEffects): void {
+  adjustBucketCounters(old, next, effects);
   if (old === null) return;
   const nextByUuid = new Map(next.versions.map((version) => [version.uuid.toString('hex'), version]));
   for (const version of old.versions) {

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -216,6 +217,21 @@ describe('objects', () => {
       ['v/b/2', 'null', true],
       ['v/c', 'null', true],
     ]);
+  });
+});
+
+describe('bucket counters', () => {
+  test('grange bucket info counts objects, bytes and unfinished uploads', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'counted' }));
+    for (const [key, size] of [['a', 10], ['b', 5000], ['c', 100_000]] as const) {
+      await client.send(new PutObjectCommand({ Bucket: 'counted', Key: key, Body: randomBytes(size) }));
+    }
+    await client.send(new CreateMultipartUploadCommand({ Bucket: 'counted', Key: 'pending' }));
+    const counts = async (): Promise<string> => (await s3.cli(2, ['bucket', 'info', 'counted'])).split('\n').filter((line) => /^(Objects|Size|Unfinished)/.test(line)).join('; ');
+    await waitFor(async () => (await counts()) === 'Objects: 3; Size: 102.5 KiB (105010 bytes); Unfinished multipart uploads: 1', { what: 'bucket info to count 3 objects, 105010 bytes, 1 upload' });
+    await client.send(new DeleteObjectCommand({ Bucket: 'counted', Key: 'c' }));
+    await client.send(new PutObjectCommand({ Bucket: 'counted', Key: 'a', Body: randomBytes(20) }));
+    await waitFor(async () => (await counts()) === 'Objects: 2; Size: 4.9 KiB (5020 bytes); Unfinished multipart uploads: 1', { what: 'the counts to follow a delete and an overwrite' });
   });
 });
 
