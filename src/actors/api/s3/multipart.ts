@@ -97,7 +97,7 @@ const uploadPart: S3Handler = async (request) => {
   };
   const body = source ? await copiedBytes(request, source) : request.payload.chunks();
   try {
-    await writer.write(counted(body), { part: partNumber, inlineBelow: null, beforeFirstBlock: async () => {} });
+    await writer.write(counted(body), { part: partNumber, inlineBelow: null, onFirstBlock: async () => {} });
     const summary = source ? null : request.payload.summary();
     const etag = md5.digest('hex');
     await commitVersion(services, target, writer.blocks);

@@ -44,15 +44,15 @@ const putObject: S3Handler = async (request) => {
   const target = { uuid: randomBytes(UUID_BYTES), bucketId, key };
   const writer = new BlockWriter(request.services);
   let timestamp: number | null = null;
-  // Once blocks go out, an `uploading` version is written first, so that a failed upload is
-  // marked aborted and its blocks are freed like any superseded version's.
+  // As the first block goes out, an `uploading` version is written (alongside the transfers), so
+  // that a failed upload is marked aborted and its blocks are freed like any superseded version's.
   const beginUpload = async (): Promise<void> => {
     timestamp = nextTimestamp(await existing, nowMs());
     const uploading: ObjectVersion = { uuid: target.uuid, timestamp, state: { kind: 'uploading', multipart: false, headers } };
     await tables.insert(objectSchema, [{ bucketId, key, versions: [uploading] }]);
   };
   try {
-    const written = await writer.write(request.payload.chunks(), { part: 1, inlineBelow: INLINE_BYTES_MAX, beforeFirstBlock: beginUpload });
+    const written = await writer.write(request.payload.chunks(), { part: 1, inlineBelow: INLINE_BYTES_MAX, onFirstBlock: beginUpload });
     const summary = request.payload.summary();
     const meta: ObjectMeta = { size: summary.bytes, etag: summary.md5Hex, headers, checksum: summary.checksum };
     const data: ObjectVersionData = written.inline !== null ? { kind: 'inline', meta, bytes: written.inline } : { kind: 'blocks', meta, firstBlock: written.blocks[0]!.hash };
@@ -61,6 +61,7 @@ const putObject: S3Handler = async (request) => {
     await tables.insert(objectSchema, [{ bucketId, key, versions: [version] }]);
     return { status: 200, headers: putResponseHeaders(summary) };
   } catch (error) {
+    await writer.settle(); // the uploading write included: then `timestamp` says whether it began
     if (timestamp !== null) await abortVersion(request.services, target, timestamp, writer);
     throw error;
   }
