@@ -96,3 +96,30 @@ export function memoryTableClient(): TableClient & { rows(table: string): number
     },
   };
 }
+
+/**
+ * A client whose point reads of the named tables are remembered for its lifetime (one request):
+ * the S3 gateway reads the same key row for the signature, the bucket alias and the permissions.
+ * A write to a table forgets that table's reads, so a request sees its own writes.
+ */
+export function memoizedReads(client: TableClient, tables: readonly string[]): TableClient {
+  const memo = new Map<string, Promise<unknown>>();
+  return {
+    get<E>(schema: TableSchema<E>, partitionKey: Buffer, sortKey: Buffer): Promise<E | null> {
+      if (!tables.includes(schema.name)) return client.get(schema, partitionKey, sortKey);
+      const key = `${schema.name}:${partitionKey.toString('hex')}:${sortKey.toString('hex')}`;
+      let read = memo.get(key) as Promise<E | null> | undefined;
+      if (read === undefined) {
+        read = client.get(schema, partitionKey, sortKey);
+        memo.set(key, read);
+        read.catch(() => memo.delete(key)); // a failed read is tried again, not remembered
+      }
+      return read;
+    },
+    async insert(schema, entries) {
+      for (const key of [...memo.keys()]) if (key.startsWith(`${schema.name}:`)) memo.delete(key);
+      await client.insert(schema, entries);
+    },
+    range: (schema, partitionKey, options) => client.range(schema, partitionKey, options),
+  };
+}

@@ -11,7 +11,7 @@ import type { BucketPermissions } from './services';
 
 /** The bucket a request names, checked against the permission the operation needs. */
 export async function bucketOf(request: S3Request, needs: keyof BucketPermissions, name = request.route.bucket!): Promise<Buffer> {
-  const { catalog } = request.services;
+  const { catalog } = request;
   const bucketId = await catalog.resolveBucket(request.accessKeyId, name);
   if (bucketId === null) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
   const permissions = await catalog.permissionsOf(request.accessKeyId, bucketId);
@@ -24,7 +24,7 @@ function owner(request: S3Request): XmlNode {
 }
 
 const listBuckets: S3Handler = async (request) => {
-  const buckets = await request.services.catalog.bucketsVisibleTo(request.accessKeyId);
+  const buckets = await request.catalog.bucketsVisibleTo(request.accessKeyId);
   const sorted = [...buckets].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
   const entries: XmlNode[] = sorted.map((bucket) => ['Bucket', [['Name', bucket.name], ['CreationDate', isoDate(bucket.createdAtMs)]]]);
   return { status: 200, body: xmlDocument(['ListAllMyBucketsResult', [owner(request), ['Buckets', entries]]]) };
@@ -33,7 +33,7 @@ const listBuckets: S3Handler = async (request) => {
 const createBucket: S3Handler = async (request) => {
   const body = await readSmallBody(request.payload, S3_XML_BODY_BYTES_MAX);
   if (body.length > 0) checkLocationConstraint(body.toString('utf8'), request.services.region);
-  await request.services.catalog.createBucket(request.accessKeyId, request.route.bucket!);
+  await request.catalog.createBucket(request.accessKeyId, request.route.bucket!);
   return { status: 200, headers: [['location', `/${request.route.bucket!}`]] };
 };
 
@@ -49,7 +49,7 @@ function checkLocationConstraint(xml: string, region: string): void {
 
 const deleteBucket: S3Handler = async (request) => {
   const bucketId = await bucketOf(request, 'owner');
-  await request.services.catalog.deleteBucket(request.accessKeyId, bucketId);
+  await request.catalog.deleteBucket(request.accessKeyId, bucketId);
   return { status: 204 };
 };
 
@@ -71,7 +71,7 @@ const getBucketVersioning: S3Handler = async (request) => {
 /** The ACL S3 clients read, derived from the asking key's permissions on the bucket. */
 const getBucketAcl: S3Handler = async (request) => {
   const bucketId = await bucketOf(request, 'read');
-  const permissions = await request.services.catalog.permissionsOf(request.accessKeyId, bucketId);
+  const permissions = await request.catalog.permissionsOf(request.accessKeyId, bucketId);
   const granted = permissions.owner ? ['FULL_CONTROL'] : [...(permissions.read ? ['READ'] : []), ...(permissions.write ? ['WRITE'] : [])];
   const grantee: XmlNode = ['Grantee', [['ID', request.accessKeyId], ['DisplayName', request.accessKeyId]]];
   const grants: XmlNode[] = granted.map((permission) => ['Grant', [grantee, ['Permission', permission]]]);

@@ -9,7 +9,8 @@ import { routeS3Request, type S3Operation, type S3Route } from '../../../protoco
 import { xmlDocument } from '../../../protocols/s3/xml';
 import { QuorumError } from '../../table/table';
 import { openPayload, type Payload } from './body';
-import type { S3Services } from './services';
+import type { S3Catalog, S3Services } from './services';
+import { memoizedReads } from '../../table/client';
 import { bucketHandlers } from './buckets';
 import { objectHandlers } from './objects';
 import { listingHandlers } from './listing';
@@ -21,6 +22,8 @@ export interface S3Request {
   route: S3Route;
   signed: SignedRequest;
   accessKeyId: string;
+  /** The key and bucket catalog, its table reads remembered for this request. */
+  catalog: S3Catalog;
   /** The request body, decoded and verified as it is read. */
   payload: Payload;
   services: S3Services;
@@ -34,6 +37,9 @@ export interface S3Response {
 }
 
 export type S3Handler = (request: S3Request) => Promise<S3Response>;
+
+/** The catalog's tables: one request reads the same key row several times (secret, alias, permissions). */
+const CATALOG_TABLES = ['key', 'bucket', 'bucket_alias'];
 
 const HANDLERS: Readonly<Record<S3Operation, S3Handler>> = { ...bucketHandlers, ...objectHandlers, ...listingHandlers, ...multipartHandlers };
 
@@ -68,15 +74,16 @@ async function answerRequest(id: string, http: IncomingMessage, services: S3Serv
     headers: flatHeaders(http),
   };
   const route = routeS3Request({ method: signed.method, rawPath: signed.rawPath, rawQuery: signed.rawQuery, host: signed.headers.host }, services.rootDomain);
-  const { accessKeyId, payload, signing } = await authenticate(signed, services);
-  const request: S3Request = { id, http, route, signed, accessKeyId, payload: openPayload(http, signed, payload, signing), services };
+  const catalog = services.catalogOver(memoizedReads(services.tables, CATALOG_TABLES));
+  const { accessKeyId, payload, signing } = await authenticate(signed, catalog, services);
+  const request: S3Request = { id, http, route, signed, accessKeyId, catalog, payload: openPayload(http, signed, payload, signing), services };
   return HANDLERS[route.operation](request);
 }
 
-async function authenticate(signed: SignedRequest, services: S3Services): Promise<{ accessKeyId: string; payload: PayloadMode; signing: SigningContext }> {
+async function authenticate(signed: SignedRequest, catalog: S3Catalog, services: S3Services): Promise<{ accessKeyId: string; payload: PayloadMode; signing: SigningContext }> {
   const auth = parseAuth(signed, { region: services.region, nowMs: services.nowMs() });
   if (auth.kind === 'anonymous') throw new S3Error('AccessDenied', 'Anonymous access is not allowed: sign the request with an access key.');
-  const secret = await services.catalog.secretOf(auth.credential.accessKeyId);
+  const secret = await catalog.secretOf(auth.credential.accessKeyId);
   if (secret === null) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: auth.credential.accessKeyId });
   const signing = verifySignature(signed, auth, secret);
   return { accessKeyId: auth.credential.accessKeyId, payload: auth.payload, signing };

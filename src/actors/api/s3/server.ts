@@ -107,7 +107,7 @@ function servicesOf(context: InitContext<S3ServerMessage, S3ServerComponents>): 
     region: components.region,
     rootDomain: components.rootDomain,
     blockSize: components.blockSize,
-    catalog: components.catalog(tables),
+    catalogOver: components.catalog,
     tables,
     blocks,
     nowMs: components.nowMs,

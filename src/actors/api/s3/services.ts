@@ -39,7 +39,8 @@ export interface S3Services {
   rootDomain: string | undefined;
   /** Objects are cut into blocks of this many bytes. */
   blockSize: number;
-  catalog: S3Catalog;
+  /** The catalog over the given tables (the pipeline passes one with memoized reads per request). */
+  catalogOver(tables: TableClient): S3Catalog;
   tables: TableClient;
   blocks: S3BlockAccess;
   nowMs(): number;
