@@ -137,7 +137,11 @@ function setCommonHeaders(response: ServerResponse, id: string): void {
 
 function toS3Error(error: unknown, services: S3Services, id: string): S3Error {
   if (error instanceof S3Error) return error;
-  if (error instanceof QuorumError) return new S3Error('ServiceUnavailable', `Not enough nodes answered: ${error.message}`);
+  if (error instanceof QuorumError) {
+    // The client sees a 503 and retries; the operator sees why.
+    services.log.warn('S3 request: quorum not reached', { requestId: id, error: error.message });
+    return new S3Error('ServiceUnavailable', `Not enough nodes answered: ${error.message}`);
+  }
   services.log.error('S3 request failed', { requestId: id, error: error instanceof Error ? error.stack ?? error.message : String(error) });
   return new S3Error('InternalError');
 }
