@@ -2,11 +2,12 @@
 // Prints quorum write and read latency (p50, p99) and throughput with 32 in flight, from a client
 // connected to one node (writes twice: right after start-up, then warm); then, for 100,000
 // entries of which 1% changed while one replica was down, the time anti-entropy takes to repair
-// it and the bytes the other nodes sent it, next to the bytes of a full copy. Prints figures;
-// decides nothing.
+// it and the bytes the other nodes sent it, next to the bytes of a full copy (and the bytes it
+// sent them, and each node's anti-entropy work). Prints figures; decides nothing.
 // Run: npm run bench:tables   (options: OPERATIONS=3000 ENTRIES=100000)
 import type { ActorTreeReport, InspectorMessage } from '../src/actors/cluster/inspector';
 import type { TableMessage, TableWriteReply } from '../src/actors/table/table';
+import type { SyncStatus } from '../src/actors/table/sync-worker';
 import type { ActorInfo } from '../src/actors/runtime';
 import type { NodeClient } from '../src/client/node-client';
 import { encodeEntry } from '../src/protocols/table';
@@ -97,14 +98,35 @@ async function syncFigures(cluster: Cluster): Promise<void> {
   } finally {
     await client.close();
   }
+  const before = await Promise.all([0, 1].map((index) => syncCounters(cluster, index)));
   await cluster.restart(2, { bootstrap: false });
   const restartedAt = performance.now();
   const target = (await statsOf(cluster, 0)).tables.test_items!.merkleDigest;
   await waitFor(async () => (await statsOf(cluster, 2)).tables.test_items!.merkleDigest === target, { what: 'node 3 to converge', timeoutMs: 600_000, intervalMs: 250 });
   const seconds = (performance.now() - restartedAt) / 1000;
   const sent = (await bytesSentTo(cluster, 0, cluster.nodes[2]!.nodeId)) + (await bytesSentTo(cluster, 1, cluster.nodes[2]!.nodeId));
+  // The other direction too: the repaired node's questions carry its own Merkle nodes, so the
+  // repair's whole cost is both figures, not the first alone.
+  const sentBack = (await bytesSentTo(cluster, 2, cluster.nodes[0]!.nodeId)) + (await bytesSentTo(cluster, 2, cluster.nodes[1]!.nodeId));
+  const after = await Promise.all([0, 1, 2].map((index) => syncCounters(cluster, index)));
   console.log(`sync of ${ENTRIES.toLocaleString('en-US')} entries, 1% changed: ${seconds.toFixed(1)} s after restart (includes start-up and the first round)`);
   console.log(`bytes sent to the repaired node: ${sent.toLocaleString('en-US')} (all traffic on its connections), full copy ${fullCopyBytes.toLocaleString('en-US')}: ${((100 * sent) / fullCopyBytes).toFixed(2)}%   target <= 5%`);
+  console.log(`bytes the repaired node sent them: ${sentBack.toLocaleString('en-US')}: ${((100 * sentBack) / fullCopyBytes).toFixed(2)}%; both ways ${((100 * (sent + sentBack)) / fullCopyBytes).toFixed(2)}%`);
+  console.log(`anti-entropy since the restart: ${syncLine('node 1', after[0]!, before[0])}`);
+  console.log(`                                ${syncLine('node 2', after[1]!, before[1])}`);
+  console.log(`                                ${syncLine('node 3', after[2]!)}`);
+}
+
+type SyncCounters = Pick<SyncStatus, 'pairsSynced' | 'pairsFailed' | 'rowsPushed' | 'rowsPulled' | 'nodesFetched'>;
+
+async function syncCounters(cluster: Cluster, index: number): Promise<SyncCounters> {
+  return (await statsOf(cluster, index)).tables.test_items!.sync as unknown as SyncCounters;
+}
+
+/** One node's anti-entropy work: its counters, minus `before` (taken before the restart). */
+function syncLine(name: string, now: SyncCounters, before?: SyncCounters): string {
+  const since = (key: keyof SyncCounters): number => Number(now[key] ?? 0) - Number(before?.[key] ?? 0);
+  return `${name}: ${since('pairsSynced')} walks (${since('pairsFailed')} failed), ${since('rowsPushed')} rows pushed, ${since('rowsPulled')} pulled, ${since('nodesFetched')} Merkle nodes received`;
 }
 
 async function main(): Promise<void> {

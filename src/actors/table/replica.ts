@@ -4,9 +4,11 @@
 import { assertNever, defineActor, type ActorContext, type Outcome, type Ref, type WorkerRunnerMessage } from '../runtime';
 import type { MetadataStore } from '../../storage/metadata';
 import type { Hasher, TableSchema } from '../../protocols/table';
-import { decodeCounter, encodeMerkleNode, merkleLeavesUnder, merkleNode, merkleNodeHash, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { decodeCounter, merkleLeavesUnder, MERKLE_DEPTH_MAX, partitionRange } from '../../protocols/table';
+import { isMerklePrefix, MERKLE_ARITY } from '../../protocols/table/merkle';
+import { answerMerkleQueries, decodeMerkleQueries, type MerkleAnswerWire, type MerkleQuery, type MerkleQueryWire } from '../../protocols/table/merkle-diff';
 import { merkleNodeStore } from './merkle-worker';
-import { applyEntries, dataTreeName, deleteRowsIfUnchanged, localCounterTreeName, merkleTreeName, type ConditionalDelete, type SchemaLookup } from './storage';
+import { applyEntries, dataTreeName, deleteRowsIfUnchanged, localCounterTreeName, merkleTodoTreeName, merkleTreeName, partitionHasRows, type ConditionalDelete, type SchemaLookup } from './storage';
 
 /** Largest page a range read returns at once. */
 export const REPLICA_RANGE_LIMIT_MAX = 1000;
@@ -20,6 +22,17 @@ export interface SubtreeRows {
   complete: boolean;
 }
 
+export interface MerkleNodeReply {
+  /** One per question, in order. */
+  answers: MerkleAnswerWire[];
+  /**
+   * Present (true) when this partition has writes not yet folded into its trie, so its root may
+   * be about to change: a walker that finds the roots differ may wait and ask again rather than
+   * send rows that just arrived here. Only reported to a question that carries a hash (the root).
+   */
+  pending?: true;
+}
+
 export interface ReplicaUpdateReply {
   changed: number;
 }
@@ -28,7 +41,8 @@ export type ReplicaMessage =
   | { type: 'update'; entries: Buffer[]; replyTo: Ref<ReplicaUpdateReply> }
   | { type: 'get'; rowKey: Buffer; replyTo: Ref<Buffer | null> }
   | { type: 'range'; start: Buffer; end: Buffer | null; limit: number; reverse: boolean; replyTo: Ref<Buffer[]> }
-  | { type: 'merkleNode'; prefix: Buffer; hashOnly?: boolean; replyTo: Ref<Buffer> }
+  // Anti-entropy: questions of a walk about several prefixes at once (merkle-diff.ts, MerkleQuery).
+  | { type: 'merkleNode'; queries: MerkleQueryWire[]; replyTo: Ref<MerkleNodeReply> }
   // Anti-entropy pulls: given rows, and every row under a Merkle prefix (at most `limit`).
   | { type: 'getRows'; rowKeys: Buffer[]; replyTo: Ref<Buffer[]> }
   | { type: 'subtreeRows'; prefix: Buffer; limit: number; replyTo: Ref<SubtreeRows> }
@@ -80,7 +94,7 @@ export const replicaActor = defineActor<ReplicaMessage, ReplicaState, ReplicaCom
       case 'updateDone': return onUpdateDone(message.replyTo, message.outcome, message.queuedTables ?? [], context);
       case 'get': return onGet(message.rowKey, message.replyTo, context);
       case 'range': return onRange(message, context);
-      case 'merkleNode': return onMerkleNode(message.prefix, message.hashOnly === true, message.replyTo, context);
+      case 'merkleNode': return onMerkleNode(message.queries, message.replyTo, context);
       case 'deleteIfEqual': return onDeleteIfEqual(message.items, message.replyTo, context);
       case 'getRows': return onGetRows(message.rowKeys, message.replyTo, context);
       case 'readCounters': return onReadCounters(message, context);
@@ -122,16 +136,23 @@ function onUpdateDone(replyTo: Ref<ReplicaUpdateReply>, outcome: Outcome<number>
 }
 
 /**
- * A node of this partition's Merkle trie, for a peer's anti-entropy walk; or only its hash (8
- * bytes), which is all a walk needs to learn that two replicas agree.
+ * Answers questions of a peer's anti-entropy walk from this partition's Merkle trie: for each
+ * prefix asked, "same", this node's node or rows there, or its differing children (merkle-diff.ts
+ * decides). Malformed questions are refused, never misread.
  */
-function onMerkleNode(prefix: Buffer, hashOnly: boolean, replyTo: Ref<Buffer>, context: Context): void {
+function onMerkleNode(wire: unknown, replyTo: Ref<MerkleNodeReply>, context: Context): void {
   const { store, schema, partition, hasher } = context.components;
-  if (!Buffer.isBuffer(prefix) || prefix.length > MERKLE_DEPTH_MAX) return context.replyError(replyTo, new Error('merkleNode: prefix must be at most 32 bytes'));
-  const node = merkleNode(merkleNodeStore(store.tree(merkleTreeName(schema.name))), partition, prefix);
-  if (hashOnly) return context.tell(replyTo, merkleNodeHash(hasher, node));
-  // On the wire an empty node is zero bytes (the stored format has no empty node).
-  context.tell(replyTo, node.kind === 'empty' ? Buffer.alloc(0) : encodeMerkleNode(node));
+  let queries: MerkleQuery[];
+  try {
+    queries = decodeMerkleQueries(wire);
+  } catch (error) {
+    return context.replyError(replyTo, error as Error);
+  }
+  const data = store.tree(dataTreeName(schema.name));
+  const answers = answerMerkleQueries(merkleNodeStore(store.tree(merkleTreeName(schema.name))), hasher, partition, queries, (rowKey) => data.get(rowKey));
+  // Only where a root differs: equal roots, the common case, cost no extra read.
+  const pending = queries.some((query, index) => query.kind === 'hash' && answers[index] !== null) && partitionHasRows(store.tree(merkleTodoTreeName(schema.name)), partition);
+  context.tell(replyTo, pending ? { answers, pending } : { answers });
 }
 
 function onReadCounters(message: Extract<ReplicaMessage, { type: 'readCounters' }>, context: Context): void {
@@ -156,7 +177,7 @@ function onGetRows(rowKeys: Buffer[], replyTo: Ref<Buffer[]>, context: Context):
 
 function onSubtreeRows(prefix: Buffer, limit: number, replyTo: Ref<SubtreeRows>, context: Context): void {
   const { store, schema, partition } = context.components;
-  if (!Buffer.isBuffer(prefix) || prefix.length > MERKLE_DEPTH_MAX) return context.replyError(replyTo, new Error('subtreeRows: prefix must be at most 32 bytes'));
+  if (!Buffer.isBuffer(prefix) || !isMerklePrefix(prefix)) return context.replyError(replyTo, new Error(`subtreeRows: prefix must be at most ${MERKLE_DEPTH_MAX} digits, each below ${MERKLE_ARITY}`));
   const rowsMax = Math.max(1, Math.min(REPLICA_PULL_ROWS_MAX, Math.floor(Number(limit) || REPLICA_PULL_ROWS_MAX)));
   const { rowKeys, complete } = merkleLeavesUnder(merkleNodeStore(store.tree(merkleTreeName(schema.name))), partition, prefix, rowsMax);
   const data = store.tree(dataTreeName(schema.name));

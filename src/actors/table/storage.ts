@@ -15,6 +15,7 @@ import {
   gcTodoKey,
   gcTodoValue,
   merkleTodoValue,
+  MERKLE_NODE_FORMAT,
   partitionOfRowKey,
   partitionRange,
   planUpdate,
@@ -141,5 +142,34 @@ export function removeGcTodo(tx: Transaction, table: string, records: readonly G
     const key = gcTodoKey(record.tombstonedAtMs, record.rowKey);
     const value = gcTodo.get(key);
     if (value !== null && value.equals(gcTodoValue(record.entryHash))) gcTodo.remove(key);
+  }
+}
+
+/** Rows read per page while a Merkle migration re-queues a table. */
+const MERKLE_MIGRATION_PAGE_ROWS = 1000;
+
+/**
+ * Stored Merkle nodes of an older format (1: 256-ary) cannot be read as format 2. Rather than
+ * refuse to start, drop the whole trie and queue every row into the Merkle todo: the updater
+ * rebuilds the trie from the rows, and anti-entropy meanwhile sees "pending" roots. One
+ * transaction, so a crash half-way leaves the old nodes and the migration runs again. Returns
+ * whether it migrated. Node keys are prefixes, so the root of partition 0 (or the first node
+ * stored) comes first in key order; every node of one trie has the same format.
+ */
+export function migrateMerkleFormat(tx: Transaction, table: string, hasher: Hasher): boolean {
+  const merkle = tx.tree(merkleTreeName(table));
+  const first = merkle.range({ start: Buffer.alloc(0), limit: 1 });
+  if (first.length === 0 || first[0]!.value[0] === MERKLE_NODE_FORMAT) return false;
+  for (let page = merkle.range({ start: Buffer.alloc(0), limit: MERKLE_MIGRATION_PAGE_ROWS }); page.length > 0; page = merkle.range({ start: Buffer.alloc(0), limit: MERKLE_MIGRATION_PAGE_ROWS })) {
+    for (const node of page) merkle.remove(node.key);
+  }
+  const data = tx.tree(dataTreeName(table));
+  const todo = tx.tree(merkleTodoTreeName(table));
+  let start = Buffer.alloc(0);
+  for (;;) {
+    const rows = data.range({ start, limit: MERKLE_MIGRATION_PAGE_ROWS });
+    for (const row of rows) todo.insert(row.key, merkleTodoValue(entryHash(hasher, row.value)));
+    if (rows.length < MERKLE_MIGRATION_PAGE_ROWS) return true;
+    start = Buffer.concat([rows[rows.length - 1]!.key, Buffer.from([0])]);
   }
 }

@@ -15,23 +15,36 @@ import type { MetadataStore } from '../../storage/metadata';
 import type { LayoutHistory } from '../../protocols/layout';
 import { PARTITION_COUNT } from '../../protocols/layout';
 import {
-  decodeMerkleNode,
-  EMPTY_MERKLE_NODE,
   entryHash,
   exchangePlan,
   merkleNode,
   merkleNodeHash,
+  merkleNodesEqual,
   MERKLE_ROOT_PREFIX,
   partitionRange,
+  runTodoBatch,
   syncQuorum,
+  TABLE_LIMITS,
+  TableError,
   type DescendStep,
   type Hasher,
   type MerkleNode,
+  type MerkleTodoQueue,
   type Placement,
 } from '../../protocols/table';
-import { merkleNodeStore } from './merkle-worker';
-import { dataTreeName, merkleTreeName, partitionHasRows } from './storage';
-import { REPLICA_PULL_ROWS_MAX, type ReplicaMessage, type ReplicaUpdateReply, type SubtreeRows } from './replica';
+import {
+  decodeMerkleAnswer,
+  encodeMerkleQuery,
+  planAnswer,
+  type ExchangePlan,
+  type LocalTrie,
+  type MerkleAnswer,
+  type MerkleQuery,
+  type SendItem,
+} from '../../protocols/table/merkle-diff';
+import { MERKLE_WAKE_DELAY_MS, merkleNodeStore } from './merkle-worker';
+import { dataTreeName, merkleTodoTreeName, merkleTreeName, partitionHasRows } from './storage';
+import type { MerkleNodeReply, ReplicaMessage, ReplicaUpdateReply } from './replica';
 import { replicaPath } from './replica-set';
 
 /** Rows pushed to a peer, or pulled from it, in one message. */
@@ -159,78 +172,160 @@ function provesSync(init: SyncWorkerInit, round: Round): boolean {
 
 // ---- the walk ----------------------------------------------------------------------------------
 
+/**
+ * A peer whose trie is still taking in writes of the partition (often the rows another walk just
+ * brought it) is asked again once, after a pause longer than its Merkle updater's wake delay: its
+ * root then likely equals ours, and the rows are not sent twice. Once only: in a partition under
+ * steady writes a walk waits this long at most.
+ */
+export const WALK_PEER_SETTLE_DELAY_MS = MERKLE_WAKE_DELAY_MS + 50;
+export const WALK_PEER_SETTLE_RETRIES = 1;
+/** Batches of this node's pending Merkle updates a walk folds in before comparing (bounded). */
+const WALK_FOLD_BATCHES_MAX = 8;
+
 interface Walk {
   init: SyncWorkerInit;
   partition: number;
   replica: Ref<ReplicaMessage>;
   self: Ref<ReplicaMessage>;
   stats: SyncStatus;
-  toSend: Buffer[];
+  /** This node's trie of the partition (its store reads the metadata tree as it is now). */
+  trie: LocalTrie;
+  toSend: SendItem[];
   toPull: Buffer[];
+  toMerge: Buffer[];
 }
 
+/** A question asked, with this node's node at its prefix as it was when asked. */
+interface Asked {
+  query: MerkleQuery;
+  local: MerkleNode;
+}
+
+/**
+ * One walk of a partition's tries with a peer, both ways, two levels of differing subtrees per
+ * round trip (merkle-diff.ts). Rows found different are pulled and merged first, then pushed only
+ * where this node's copy still differs from the peer's, so a repaired row crosses the link once.
+ */
 async function walkPair(init: SyncWorkerInit, partition: number, peer: string, stats: SyncStatus): Promise<void> {
-  const local = merkleNodeStore(init.store.tree(merkleTreeName(init.table)));
   const walk: Walk = {
     init,
     partition,
     replica: { node: peer, path: replicaPath(init.tablePath, partition) },
     self: { node: init.selfId, path: replicaPath(init.tablePath, partition) },
     stats,
+    trie: { store: merkleNodeStore(init.store.tree(merkleTreeName(init.table))), partition },
     toSend: [],
     toPull: [],
+    toMerge: [],
   };
-  // Roots first, by hash alone: most rounds find most partitions equal, at 8 bytes each.
-  const localRoot = merkleNode(local, partition, MERKLE_ROOT_PREFIX);
-  stats.nodesFetched++;
-  const remoteRootHash = await init.ask(walk.replica, (replyTo: Ref<Buffer>) => ({ type: 'merkleNode' as const, prefix: MERKLE_ROOT_PREFIX, hashOnly: true, replyTo }), init.askTimeoutMs);
-  if (Buffer.isBuffer(remoteRootHash) && remoteRootHash.equals(merkleNodeHash(init.hasher, localRoot))) return;
-  const pending: DescendStep[] = [{ prefix: MERKLE_ROOT_PREFIX, local: localRoot, remote: null }];
-  while (pending.length > 0) {
-    const step = pending.pop()!;
-    const localNode = step.local ?? merkleNode(local, partition, step.prefix);
-    // Nothing here under this prefix: take the peer's whole subtree in one request if it is small.
-    if (localNode.kind === 'empty' && step.remote === null && (await pullSubtree(walk, step.prefix))) continue;
-    const remoteNode = step.remote ?? (await fetchRemote(walk, step.prefix));
-    const plan = exchangePlan(step.prefix, localNode, remoteNode);
-    walk.toSend.push(...plan.send);
-    walk.toPull.push(...plan.pull);
-    pending.push(...plan.descend);
+  const stack = await rootSteps(walk);
+  while (stack.length > 0) {
+    // The deepest steps first, up to a request's worth: a whole level of a small walk in one round
+    // trip, and a bounded stack in a large one.
+    const batch = stack.splice(Math.max(0, stack.length - TABLE_LIMITS.merkleQueryNodesMax));
+    const asked: Asked[] = [];
+    for (const step of batch) {
+      const local = step.local ?? merkleNode(walk.trie.store, partition, step.prefix);
+      if (step.remote !== null) stack.push(...record(walk, exchangePlan(step.prefix, local, step.remote)));
+      else asked.push({ query: { kind: 'node', prefix: step.prefix, node: local }, local });
+    }
+    if (asked.length > 0) {
+      const answers = (await askPeer(walk, asked)).answers;
+      asked.forEach((item, index) => stack.push(...record(walk, planAnswer(walk.trie, item.query.prefix, item.local, decodeAnswer(walk, item.query, answers[index])))));
+    }
     await flush(walk, SYNC_BATCH_ROWS);
   }
   await flush(walk, 1);
 }
 
-async function fetchRemote(walk: Walk, prefix: Buffer): Promise<MerkleNode> {
-  walk.stats.nodesFetched++;
-  const bytes = await walk.init.ask(walk.replica, (replyTo: Ref<Buffer>) => ({ type: 'merkleNode' as const, prefix, replyTo }), walk.init.askTimeoutMs);
-  return bytes.length === 0 ? EMPTY_MERKLE_NODE : decodeMerkleNode(bytes);
+/** The steps below the roots; none when they are equal (one round trip, a few bytes). */
+async function rootSteps(walk: Walk): Promise<DescendStep[]> {
+  let folded = false;
+  for (let retries = WALK_PEER_SETTLE_RETRIES; ; ) {
+    let local = merkleNode(walk.trie.store, walk.partition, MERKLE_ROOT_PREFIX);
+    const query: MerkleQuery = { kind: 'hash', prefix: MERKLE_ROOT_PREFIX, hash: merkleNodeHash(walk.init.hasher, local) };
+    const reply = await askPeer(walk, [{ query, local }]);
+    const answer = decodeAnswer(walk, query, reply.answers[0]);
+    if (answer.kind === 'same') return [];
+    // A trie that lags its rows differs from the peer's where the rows do not: the rows this node
+    // just pulled from another holder would be pulled again. So fold them in before comparing.
+    // Only now, not before asking: equal roots (nearly every walk) then cost no read of the todo
+    // tree, and writes not in the trie yet go next round. The price: right after a pull of this
+    // partition the peer's root comes back once for nothing. It still answers the fresh root;
+    // only rows, sent for what this node held when it asked, call for asking again.
+    if (!folded) {
+      folded = true;
+      if (await foldPendingWrites(walk)) {
+        local = merkleNode(walk.trie.store, walk.partition, MERKLE_ROOT_PREFIX);
+        if (answer.kind !== 'here' || answer.view.kind === 'rows') continue;
+        if (merkleNodesEqual(local, answer.view)) return [];
+      }
+    }
+    // The peer is still folding writes into this partition's trie, likely the very rows another
+    // walk just brought it: its root may be about to equal ours.
+    if (reply.pending === true && retries-- > 0) {
+      await delay(WALK_PEER_SETTLE_DELAY_MS);
+      continue;
+    }
+    return record(walk, planAnswer(walk.trie, MERKLE_ROOT_PREFIX, local, answer));
+  }
 }
 
-/** True if the peer sent every row under `prefix` (now merged here); false if there were too many. */
-async function pullSubtree(walk: Walk, prefix: Buffer): Promise<boolean> {
-  const reply = await walk.init.ask(walk.replica, (replyTo: Ref<SubtreeRows>) => ({ type: 'subtreeRows' as const, prefix, limit: REPLICA_PULL_ROWS_MAX, replyTo }), walk.init.askTimeoutMs);
-  if (!reply.complete) return false;
-  await applyHere(walk, reply.entries);
-  return true;
+async function askPeer(walk: Walk, asked: readonly Asked[]): Promise<MerkleNodeReply> {
+  const queries = asked.map((item) => encodeMerkleQuery(item.query));
+  const reply = await walk.init.ask(walk.replica, (replyTo: Ref<MerkleNodeReply>) => ({ type: 'merkleNode' as const, queries, replyTo }), walk.init.askTimeoutMs);
+  if (!Array.isArray(reply?.answers) || reply.answers.length !== asked.length) throw new TableError('malformed', 'Merkle reply: one answer per question expected');
+  return reply;
 }
 
-/** Sends and pulls the rows found so far once `atLeast` of either have piled up. */
+function decodeAnswer(walk: Walk, query: MerkleQuery, wire: unknown): MerkleAnswer {
+  const answer = decodeMerkleAnswer(walk.init.hasher, query, wire);
+  const views = answer.kind === 'here' ? [answer.view] : answer.kind === 'below' ? answer.children.map((child) => child.view) : [];
+  walk.stats.nodesFetched += views.filter((view) => view.kind !== 'rows').length;
+  return answer;
+}
+
+/** Records what a plan moves, and returns where to look next. */
+function record(walk: Walk, plan: ExchangePlan): DescendStep[] {
+  walk.toSend.push(...plan.send);
+  walk.toPull.push(...plan.pull);
+  walk.toMerge.push(...plan.merge);
+  return [...plan.descend];
+}
+
+/**
+ * Moves the rows found so far once `atLeast` have piled up: pulls and merges first, then pushes
+ * what still differs from the peer's copy (a pulled row merged here may now equal it).
+ */
 async function flush(walk: Walk, atLeast: number): Promise<void> {
-  if (walk.toSend.length >= atLeast) {
-    const keys = walk.toSend;
-    walk.toSend = [];
-    const data = walk.init.store.tree(dataTreeName(walk.init.table));
-    const entries = keys.map((key) => data.get(key)).filter((bytes): bytes is Buffer => bytes !== null);
-    if (entries.length > 0) await walk.init.ask(walk.replica, (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), walk.init.askTimeoutMs);
-    walk.stats.rowsPushed += entries.length;
+  if (walk.toSend.length + walk.toPull.length + walk.toMerge.length < atLeast) return;
+  const [merge, pull, send] = [walk.toMerge, walk.toPull, walk.toSend];
+  [walk.toMerge, walk.toPull, walk.toSend] = [[], [], []];
+  for (let start = 0; start < merge.length; start += SYNC_BATCH_ROWS) await applyHere(walk, merge.slice(start, start + SYNC_BATCH_ROWS));
+  for (let start = 0; start < pull.length; start += SYNC_BATCH_ROWS) {
+    const rowKeys = pull.slice(start, start + SYNC_BATCH_ROWS);
+    await applyHere(walk, await walk.init.ask(walk.replica, (replyTo: Ref<Buffer[]>) => ({ type: 'getRows' as const, rowKeys, replyTo }), walk.init.askTimeoutMs));
   }
-  if (walk.toPull.length >= atLeast) {
-    const rowKeys = walk.toPull;
-    walk.toPull = [];
-    const entries = await walk.init.ask(walk.replica, (replyTo: Ref<Buffer[]>) => ({ type: 'getRows' as const, rowKeys, replyTo }), walk.init.askTimeoutMs);
-    await applyHere(walk, entries);
+  const entries = rowsToPush(walk, send);
+  for (let start = 0; start < entries.length; start += SYNC_BATCH_ROWS) {
+    const batch = entries.slice(start, start + SYNC_BATCH_ROWS);
+    await walk.init.ask(walk.replica, (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries: batch, replyTo }), walk.init.askTimeoutMs);
+    walk.stats.rowsPushed += batch.length;
   }
+}
+
+/** This node's copies of the rows to send, except those now equal to one the peer holds. */
+function rowsToPush(walk: Walk, send: readonly SendItem[]): Buffer[] {
+  const data = walk.init.store.tree(dataTreeName(walk.init.table));
+  const entries: Buffer[] = [];
+  for (const item of send) {
+    const entry = data.get(item.rowKey);
+    if (entry === null) continue;
+    const hash = entryHash(walk.init.hasher, entry);
+    if (!item.peerHashes.some((peerHash) => peerHash.equals(hash))) entries.push(entry);
+  }
+  return entries;
 }
 
 /** Merges pulled rows through this node's replica, whose mailbox owns every write here. */
@@ -238,6 +333,37 @@ async function applyHere(walk: Walk, entries: Buffer[]): Promise<void> {
   if (entries.length === 0) return;
   await walk.init.ask(walk.self, (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries, replyTo }), walk.init.askTimeoutMs);
   walk.stats.rowsPulled += entries.length;
+}
+
+/**
+ * Folds this partition's pending Merkle updates into its trie, as the table's Merkle updater would
+ * a little later: the same batches, each in one transaction. Racing the updater is harmless
+ * (transactions are serial and updates idempotent). Returns whether the trie changed.
+ */
+async function foldPendingWrites(walk: Walk): Promise<boolean> {
+  const { store, table, hasher } = walk.init;
+  const bounds = partitionRange(walk.partition);
+  const range = { start: bounds.start, ...(bounds.end ? { end: bounds.end } : {}) };
+  let changed = false;
+  for (let batch = 0; batch < WALK_FOLD_BATCHES_MAX; batch++) {
+    if (store.tree(merkleTodoTreeName(table)).range({ ...range, limit: 1 }).length === 0) break;
+    const result = await store.transactAsync((tx) => {
+      const todo = tx.tree(merkleTodoTreeName(table));
+      const queue: MerkleTodoQueue = {
+        first: (limit) => todo.range({ ...range, limit }).map((row): [Buffer, Buffer] => [row.key, row.value]),
+        delete: (key) => {
+          todo.remove(key);
+        },
+      };
+      return runTodoBatch(queue, merkleNodeStore(tx.tree(merkleTreeName(table))), hasher);
+    });
+    changed ||= result.changed > 0;
+  }
+  return changed;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // ---- hand-off ----------------------------------------------------------------------------------

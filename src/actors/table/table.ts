@@ -31,7 +31,7 @@ import {
 import { REPLICA_RANGE_LIMIT_MAX, type ReplicaMessage, type ReplicaUpdateReply } from './replica';
 import { REPLICA_SET_NAME, replicaPath, replicaSetActor, type ReplicaSetMessage } from './replica-set';
 import { merkleNodeStore, merkleWorker } from './merkle-worker';
-import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName, partitionHasRows } from './storage';
+import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName, migrateMerkleFormat, partitionHasRows } from './storage';
 import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
 import { insertQueueWorker } from './insert-queue-worker';
 import type { SchemaLookup } from './storage';
@@ -140,6 +140,8 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
   supervision: restartWithBackoff(),
   init(context) {
     const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs, gcDelayMs } = context.components;
+    // Before any worker reads the trie: an older node format is rebuilt from the rows, not refused.
+    store.transaction((tx) => migrateMerkleFormat(tx, schema.name, hasher));
     const state = { layout: context.components.initialLayout, placement: placementFor(context.components.initialLayout, context.components), inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.

@@ -20,10 +20,33 @@ export const TABLE_LIMITS = {
   effectsPerUpdateMax: 10_000,
   /** Items of the Merkle todo queue applied in one transaction: keeps a transaction short. */
   merkleBatchMax: 256,
+  /**
+   * Questions in one anti-entropy request: a walk asks about a whole level of differing subtrees at
+   * once (one round trip per level, not per node). A walk over a few hundred differing rows of a
+   * partition asks fewer; a larger one takes more round trips, each a bounded message.
+   */
+  merkleQueryNodesMax: 64,
+  /**
+   * Rows a peer sends in place of its node where the asker holds nothing under the prefix (a node
+   * that joins or lost everything there): all of them are pulled anyway, so the node is skipped.
+   */
+  merkleAnswerRowsMax: 1000,
+  /**
+   * Entry bytes in the answers to one request: rows past it are sent as nodes instead (the asker
+   * descends, or pulls by key), so an answer stays one bounded message whatever the entries.
+   */
+  merkleAnswerRowBytesMax: 1024 * 1024,
+  /**
+   * Rows (and their bytes) a peer sends in place of its node where the asker holds something: a
+   * few small rows cost less than the node and the round trip that would lead to them, though the
+   * asker may hold some of them already. Tuned on bench/tables (45-byte rows, 390 per partition).
+   */
+  merkleRowsInPlaceMax: 4,
+  merkleRowsInPlaceBytesMax: 512,
 } as const;
 
-/** Merkle trie depth: one level per byte of the key hash (sha256, 32 bytes). */
-export const MERKLE_DEPTH_MAX = 32;
+/** Merkle trie depth: one level per digit (4 bits) of the key hash (sha256, 32 bytes). */
+export const MERKLE_DEPTH_MAX = 64;
 export const MERKLE_BATCH_MAX = TABLE_LIMITS.merkleBatchMax;
 
 // An encoded entry plus its envelope must fit in one message, or a replica could store what it
@@ -32,3 +55,10 @@ if (TABLE_LIMITS.entryBytesMax + 64 * 1024 > RPC_LIMITS.messageBytesMax) {
   throw new Error('table limits: an entry of entryBytesMax would not fit in one RPC message');
 }
 if (TABLE_LIMITS.merkleBatchMax < 1) throw new Error('table limits: a Merkle batch must apply at least one item');
+// The answers to one request carry rows up to merkleAnswerRowBytesMax plus, per question, up to
+// 16 nodes (a child each; at most a leaf with the longest row key): all of it must fit in one
+// message with its envelope.
+const MERKLE_NODE_BYTES_MAX = 2 + 8 + 32 + TABLE_LIMITS.sortKeyBytesMax;
+if (TABLE_LIMITS.merkleAnswerRowBytesMax + TABLE_LIMITS.merkleQueryNodesMax * 16 * MERKLE_NODE_BYTES_MAX + 64 * 1024 > RPC_LIMITS.messageBytesMax) {
+  throw new Error('table limits: a Merkle answer of merkleAnswerRowBytesMax would not fit in one RPC message');
+}

@@ -3,18 +3,25 @@
 // proportion to the differences, not to the table.
 //
 // Shape. A row's position is its key hash, sha256(row key): uniformly spread, so the trie is
-// balanced even though row keys of one partition key share 32 bytes. The node at a prefix P of key
-// hashes is, as a pure function of the set of rows whose key hash starts with P:
+// balanced even though row keys of one partition key share 32 bytes. The trie branches on one
+// digit of the key hash per level, a digit being 4 bits (a nibble, so 16-ary and up to 64 levels).
+// Why 16 rather than 256 (one byte per level): a walk pays for every child hash of each node on
+// the path to a difference. A 256-ary root of a 390-row partition lists about 200 children
+// (1.8 KB) to locate one differing row; a 16-ary path lists about 16 per level over two or three
+// levels (about 300 B), and smaller fan-outs would buy little more while adding round trips.
+// The node at a prefix P of key-hash digits is, as a pure function of the set of rows whose key
+// hash starts with P:
 //   - empty when there is none (never stored),
 //   - a leaf (row key, entry hash) when there is exactly one,
-//   - an intermediate node listing, for each next byte b with rows under P||b, the hash of the
-//     node at P||b, when there are two or more.
+//   - an intermediate node listing, for each next digit d with rows under P||d, the hash of the
+//     node at P||d, when there are two or more.
 // Invariant: every stored trie is this canonical form of its rows, so the root depends only on
 // the final content, never on the order of writes (each update keeps the form: it splits a leaf
 // when a second row arrives and collapses a one-leaf intermediate node when a row goes).
 //
 // Storage. Nodes live in a key-value store the caller injects (the actor backs it with a metadata
-// tree, inside the transaction that applies the todo batch). Node key = partition byte || prefix.
+// tree, inside the transaction that applies the todo batch). Node key = partition byte || prefix,
+// one byte (0..15) per digit: keys stay local, so simplicity beats packing two digits a byte.
 // An update reads and writes only the nodes on one path: O(depth), never a rebuild.
 import { TableError } from './errors';
 import { CONTENT_HASH_BYTES, KEY_HASH_BYTES, sha256, type Hasher } from './hash';
@@ -29,15 +36,15 @@ export interface MerkleNodeStore {
 }
 
 export interface MerkleChild {
-  /** The byte of the key hash at this node's depth. */
-  readonly byte: number;
+  /** The digit of the key hash at this node's depth (0..MERKLE_ARITY - 1). */
+  readonly digit: number;
   readonly hash: Buffer;
 }
 
 export type MerkleNode =
   | { readonly kind: 'empty' }
   | { readonly kind: 'leaf'; readonly rowKey: Buffer; readonly entryHash: Buffer }
-  /** Children sorted by byte, at least one (a single child is itself intermediate). */
+  /** Children sorted by digit, at least one (a single child is itself intermediate). */
   | { readonly kind: 'intermediate'; readonly children: readonly MerkleChild[] };
 
 export type MerkleLeaf = Extract<MerkleNode, { kind: 'leaf' }>;
@@ -47,34 +54,54 @@ export const EMPTY_MERKLE_NODE: MerkleNode = Object.freeze({ kind: 'empty' });
 export const EMPTY_NODE_HASH: Buffer = Buffer.alloc(CONTENT_HASH_BYTES);
 export const MERKLE_ROOT_PREFIX: Buffer = Buffer.alloc(0);
 
-/** Format marker of a stored node: a later format is refused by older nodes, not misread. */
-export const MERKLE_NODE_FORMAT = 1;
+/**
+ * Format marker of a stored node: a later format is refused by older nodes, not misread.
+ * 1: 256-ary (a byte of the key hash per level). 2: 16-ary, children as a bitmap.
+ */
+export const MERKLE_NODE_FORMAT = 2;
 const KIND_INTERMEDIATE = 1;
 const KIND_LEAF = 2;
+
+/** Bits of the key hash per trie level, and so children per node. */
+export const MERKLE_DIGIT_BITS = 4;
+export const MERKLE_ARITY = 1 << MERKLE_DIGIT_BITS;
+if (MERKLE_DEPTH_MAX * MERKLE_DIGIT_BITS !== KEY_HASH_BYTES * 8) throw new Error('Merkle depth must use up the key hash exactly');
 
 /** Where a row sits in the trie. */
 export function merkleKeyHash(rowKey: Uint8Array): Buffer {
   return sha256(rowKey);
 }
 
+/** The digit of a key hash at a depth: its high nibble first, then its low one, byte by byte. */
+export function keyHashDigit(keyHash: Uint8Array, depth: number): number {
+  const byte = keyHash[depth >> 1]!;
+  return depth % 2 === 0 ? byte >> MERKLE_DIGIT_BITS : byte & (MERKLE_ARITY - 1);
+}
+
+/** Whether bytes are a prefix of key-hash digits: at most MERKLE_DEPTH_MAX digits, each < 16. */
+export function isMerklePrefix(prefix: Uint8Array): boolean {
+  return prefix.length <= MERKLE_DEPTH_MAX && prefix.every((digit) => digit < MERKLE_ARITY);
+}
+
 export function merkleNodeKey(partition: number, prefix: Uint8Array): Buffer {
   if (!Number.isInteger(partition) || partition < 0 || partition > 255) throw new RangeError(`partition ${partition} not in 0..255`);
-  if (prefix.length > MERKLE_DEPTH_MAX) throw new RangeError(`Merkle prefix of ${prefix.length} bytes is deeper than ${MERKLE_DEPTH_MAX}`);
+  if (!isMerklePrefix(prefix)) throw new RangeError(`Merkle prefix of ${prefix.length} digits is not a prefix of at most ${MERKLE_DEPTH_MAX} digits below ${MERKLE_ARITY}`);
   return Buffer.concat([Buffer.from([partition]), prefix]);
 }
 
-export function childPrefix(prefix: Uint8Array, byte: number): Buffer {
-  return Buffer.concat([prefix, Buffer.from([byte])]);
+export function childPrefix(prefix: Uint8Array, digit: number): Buffer {
+  return Buffer.concat([prefix, Buffer.from([digit])]);
 }
 
 // ---- encoding ---------------------------------------------------------------------------------
 
 /**
  * Canonical bytes of a non-empty node (the empty node is never stored nor sent as bytes). A plain
- * binary layout rather than msgpack: the root of a busy partition has up to 256 children and is
- * rewritten on every update, so its encoding must cost one copy, not 256 small arrays.
+ * binary layout rather than msgpack: nodes are rewritten on every update and sent on every walk,
+ * so their encoding must cost one copy and no per-child framing.
  *   leaf:         format (1) | 2 | entry hash (8) | row key (32 and more)
- *   intermediate: format (1) | 1 | (byte (1) | child hash (8)) per child, by increasing byte
+ *   intermediate: format (1) | 1 | bitmap (2, big-endian: bit d set if digit d has a child)
+ *                 | child hash (8) per child, by increasing digit
  */
 export function encodeMerkleNode(node: MerkleNode): Buffer {
   switch (node.kind) {
@@ -88,17 +115,18 @@ export function encodeMerkleNode(node: MerkleNode): Buffer {
 }
 
 const NODE_HEADER_BYTES = 2;
-const CHILD_BYTES = 1 + CONTENT_HASH_BYTES;
+const BITMAP_BYTES = MERKLE_ARITY / 8;
 
 function encodeIntermediate(children: readonly MerkleChild[]): Buffer {
-  const bytes = Buffer.allocUnsafe(NODE_HEADER_BYTES + children.length * CHILD_BYTES);
+  const bytes = Buffer.allocUnsafe(NODE_HEADER_BYTES + BITMAP_BYTES + children.length * CONTENT_HASH_BYTES);
   bytes[0] = MERKLE_NODE_FORMAT;
   bytes[1] = KIND_INTERMEDIATE;
+  let bitmap = 0;
   children.forEach((child, index) => {
-    const offset = NODE_HEADER_BYTES + index * CHILD_BYTES;
-    bytes[offset] = child.byte;
-    child.hash.copy(bytes, offset + 1);
+    bitmap |= 1 << child.digit;
+    child.hash.copy(bytes, NODE_HEADER_BYTES + BITMAP_BYTES + index * CONTENT_HASH_BYTES);
   });
+  bytes.writeUInt16BE(bitmap, NODE_HEADER_BYTES);
   return bytes;
 }
 
@@ -120,15 +148,17 @@ function decodeLeaf(body: Buffer): MerkleNode {
 }
 
 function decodeIntermediate(body: Buffer): MerkleNode {
-  const count = body.length / CHILD_BYTES;
-  if (!Number.isInteger(count) || count < 1 || count > 256) throw new TableError('malformed', 'Merkle intermediate: bad children');
+  if (body.length < BITMAP_BYTES) throw new TableError('malformed', 'Merkle intermediate: no bitmap');
+  const bitmap = body.readUInt16BE(0);
   const children: MerkleChild[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const offset = index * CHILD_BYTES;
-    const byte = body[offset]!;
-    if (index > 0 && byte <= children[index - 1]!.byte) throw new TableError('malformed', 'Merkle intermediate: children out of order');
-    // Views, not copies: a full root has 256 children and is decoded on every update.
-    children.push({ byte, hash: body.subarray(offset + 1, offset + CHILD_BYTES) });
+  for (let digit = 0; digit < MERKLE_ARITY; digit += 1) {
+    if ((bitmap & (1 << digit)) === 0) continue;
+    const offset = BITMAP_BYTES + children.length * CONTENT_HASH_BYTES;
+    // Views, not copies: upper nodes are decoded on every update.
+    children.push({ digit, hash: body.subarray(offset, offset + CONTENT_HASH_BYTES) });
+  }
+  if (children.length === 0 || body.length !== BITMAP_BYTES + children.length * CONTENT_HASH_BYTES) {
+    throw new TableError('malformed', 'Merkle intermediate: bitmap and child hashes disagree');
   }
   return { kind: 'intermediate', children };
 }
@@ -143,7 +173,7 @@ export function merkleNodesEqual(a: MerkleNode, b: MerkleNode): boolean {
     return a.kind === 'leaf' && b.kind === 'leaf' && a.rowKey.equals(b.rowKey) && a.entryHash.equals(b.entryHash);
   }
   const [left, right] = [a.children, b.children];
-  return left.length === right.length && left.every((child, index) => child.byte === right[index]!.byte && child.hash.equals(right[index]!.hash));
+  return left.length === right.length && left.every((child, index) => child.digit === right[index]!.digit && child.hash.equals(right[index]!.hash));
 }
 
 // ---- reads ------------------------------------------------------------------------------------
@@ -165,18 +195,24 @@ export function merkleRoot(store: MerkleNodeStore, hasher: Hasher, partition: nu
  * nodes: a peer that holds nothing under a prefix pulls the whole subtree in one request.
  */
 export function merkleLeavesUnder(store: MerkleNodeStore, partition: number, prefix: Uint8Array, limit: number): { rowKeys: Buffer[]; complete: boolean } {
-  const rowKeys: Buffer[] = [];
+  const { leaves, complete } = merkleLeafNodesUnder(store, partition, prefix, limit);
+  return { rowKeys: leaves.map((leaf) => leaf.rowKey), complete };
+}
+
+/** The leaves (row key and entry hash) under `prefix`, at most `limit` of them, by increasing key hash. */
+export function merkleLeafNodesUnder(store: MerkleNodeStore, partition: number, prefix: Uint8Array, limit: number): { leaves: MerkleLeaf[]; complete: boolean } {
+  const leaves: MerkleLeaf[] = [];
   const pending: Buffer[] = [Buffer.from(prefix)];
   while (pending.length > 0) {
     const at = pending.pop()!;
     const node = merkleNode(store, partition, at);
     if (node.kind === 'leaf') {
-      if (rowKeys.length >= limit) return { rowKeys, complete: false };
-      rowKeys.push(node.rowKey);
+      if (leaves.length >= limit) return { leaves, complete: false };
+      leaves.push(node);
     }
-    if (node.kind === 'intermediate') for (let index = node.children.length - 1; index >= 0; index--) pending.push(childPrefix(at, node.children[index]!.byte));
+    if (node.kind === 'intermediate') for (let index = node.children.length - 1; index >= 0; index--) pending.push(childPrefix(at, node.children[index]!.digit));
   }
-  return { rowKeys, complete: true };
+  return { leaves, complete: true };
 }
 
 // ---- incremental update -----------------------------------------------------------------------
@@ -233,21 +269,21 @@ function nextOfLeaf(context: UpdateContext, prefix: Buffer, leaf: MerkleLeaf): M
   }
   if (context.entryHash === null) return null; // removing a row this trie does not hold
   // A second row under this prefix: the leaf moves one level down, the new row goes beside it
-  // (or further down, if their key hashes share the next byte too).
-  const byte = merkleKeyHash(leaf.rowKey)[prefix.length]!;
-  const moved = writeNode(context, childPrefix(prefix, byte), leaf);
-  const next = nextOfIntermediate(context, prefix, [{ byte, hash: moved.hash }]);
+  // (or further down, if their key hashes share the next digit too).
+  const digit = keyHashDigit(merkleKeyHash(leaf.rowKey), prefix.length);
+  const moved = writeNode(context, childPrefix(prefix, digit), leaf);
+  const next = nextOfIntermediate(context, prefix, [{ digit, hash: moved.hash }]);
   if (next === null) throw new Error('Merkle split: inserting a new row changed nothing');
   return next;
 }
 
 function nextOfIntermediate(context: UpdateContext, prefix: Buffer, children: readonly MerkleChild[]): MerkleNode | null {
   if (prefix.length >= MERKLE_DEPTH_MAX) throw new TableError('malformed', 'Merkle trie deeper than its key hash');
-  const byte = context.keyHash[prefix.length]!;
-  const written = updateAt(context, childPrefix(prefix, byte));
+  const digit = keyHashDigit(context.keyHash, prefix.length);
+  const written = updateAt(context, childPrefix(prefix, digit));
   if (written === null) return null;
-  const others = children.filter((child) => child.byte !== byte);
-  const next = written.node.kind === 'empty' ? others : [...others, { byte, hash: written.hash }].sort((a, b) => a.byte - b.byte);
+  const others = children.filter((child) => child.digit !== digit);
+  const next = written.node.kind === 'empty' ? others : [...others, { digit, hash: written.hash }].sort((a, b) => a.digit - b.digit);
   return collapsed(context, prefix, next);
 }
 
@@ -255,7 +291,7 @@ function nextOfIntermediate(context: UpdateContext, prefix: Buffer, children: re
 function collapsed(context: UpdateContext, prefix: Buffer, children: readonly MerkleChild[]): MerkleNode {
   if (children.length === 0) return EMPTY_MERKLE_NODE;
   if (children.length === 1) {
-    const onlyPrefix = childPrefix(prefix, children[0]!.byte);
+    const onlyPrefix = childPrefix(prefix, children[0]!.digit);
     const only = merkleNode(context.store, context.partition, onlyPrefix);
     if (only.kind === 'leaf') {
       context.store.delete(merkleNodeKey(context.partition, onlyPrefix));
