@@ -130,7 +130,7 @@ function syncLine(name: string, now: SyncCounters, before?: SyncCounters): strin
 }
 
 async function main(): Promise<void> {
-  const cluster = await startTableCluster(3, { syncIntervalMs: 2_000 });
+  const cluster = await startTableCluster(3, { syncIntervalMs: 60_000 });
   try {
     console.log(`bench/tables  (three node processes on 127.0.0.1, RF 3, consistent, node ${process.version})`);
     await quorumFigures(cluster);

@@ -1,9 +1,12 @@
 // Merkle anti-entropy and hand-off for one table on this node.
 //
 // A round takes a snapshot of the layout and visits, one per step:
-//   - each (partition, peer) pair where both hold the partition in a live version: a walk of the
-//     two tries from the root, descending only into subtrees that differ, pushing the rows the peer
-//     lacks or holds differently and pulling the rows this node lacks or holds differently;
+//   - each peer that shares partitions with this node: one comparison of the roots of all of them
+//     (merkle-roots.ts), which queues a walk for each partition whose roots differ;
+//   - then, for those partitions side by side, a walk of the two tries from the root, descending
+//     only into subtrees that differ, pushing the rows the peer lacks or holds differently and
+//     pulling the rows this node lacks or holds differently (the walks' requests to the peer made
+//     in the same turn travel in one message: replica-batch.ts);
 //   - each partition this node still has rows of but no longer stores (hand-off): its rows are
 //     pushed to every holder, and deleted here, each only if unchanged, once all of them took them.
 // A round proves this node synced the layout's current version when everyone already wrote to it
@@ -20,8 +23,11 @@ import {
   merkleNode,
   merkleNodeHash,
   merkleNodesEqual,
+  merkleRoot,
   MERKLE_ROOT_PREFIX,
   partitionRange,
+  differingPartitions,
+  rootsQuestion,
   runTodoBatch,
   syncQuorum,
   TABLE_LIMITS,
@@ -31,6 +37,8 @@ import {
   type MerkleNode,
   type MerkleTodoQueue,
   type Placement,
+  type RootsAnswer,
+  type RootsQuestion,
 } from '../../protocols/table';
 import {
   decodeMerkleAnswer,
@@ -46,6 +54,14 @@ import { MERKLE_WAKE_DELAY_MS, merkleNodeStore } from './merkle-worker';
 import { dataTreeName, merkleTodoTreeName, merkleTreeName, partitionHasRows } from './storage';
 import type { MerkleNodeReply, ReplicaMessage, ReplicaUpdateReply } from './replica';
 import { replicaPath } from './replica-set';
+import { peerReplicas, type BatchReplyItem, type PeerReplicas, type ReplicaBatchMessage } from './replica-batch';
+
+/** The message a peer's table actor answers for a roots comparison. */
+export interface TableRootsMessage {
+  type: 'compareRoots';
+  question: RootsQuestion;
+  replyTo: Ref<RootsReply>;
+}
 
 /** Rows pushed to a peer, or pulled from it, in one message. */
 export const SYNC_BATCH_ROWS = 256;
@@ -70,6 +86,8 @@ export interface SyncWorkerInit {
 export interface RoundReport {
   layoutVersion: number;
   syncedVersion: number | null;
+  /** Pairs (partition, peer) this round could not sync. */
+  pairsFailed: number;
 }
 
 export interface SyncStatus {
@@ -84,7 +102,13 @@ export interface SyncStatus {
   lastError: string | null;
 }
 
-type Task = { kind: 'walk'; partition: number; peer: string } | { kind: 'handoff'; partition: number };
+type Task =
+  | { kind: 'compare'; peer: string; partitions: number[] }
+  | { kind: 'walks'; partitions: number[]; peer: string }
+  | { kind: 'handoff'; partition: number };
+
+/** What a table answers to a roots comparison (see merkle-roots.ts). */
+export type RootsReply = RootsAnswer;
 
 interface Round {
   layout: LayoutHistory;
@@ -92,6 +116,8 @@ interface Round {
   tasks: Task[];
   /** Peers each partition walked with successfully this round. */
   walked: Map<number, Set<string>>;
+  /** The failed-pairs counter when the round began. */
+  failedBefore: number;
 }
 
 export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & { restart(): void; syncStatus(): SyncStatus & { pendingTasks: number } } {
@@ -99,7 +125,7 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
   const stats: SyncStatus = { rounds: 0, pairsSynced: 0, rowsPushed: 0, rowsPulled: 0, nodesFetched: 0, rowsHandedOff: 0, lastRoundAtMs: null, pairsFailed: 0, lastError: null };
   return {
     async step(): Promise<WorkerStepResult> {
-      round ??= planRound(init);
+      round ??= planRound(init, stats);
       const current = round;
       const task = current.tasks.shift();
       if (task) await runTask(init, current, task, stats);
@@ -109,7 +135,7 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
       round = null;
       stats.rounds++;
       stats.lastRoundAtMs = nowMs();
-      init.onRoundDone({ layoutVersion: current.layout.current.version, syncedVersion: provesSync(init, current) ? current.layout.current.version : null });
+      init.onRoundDone({ layoutVersion: current.layout.current.version, syncedVersion: provesSync(init, current) ? current.layout.current.version : null, pairsFailed: stats.pairsFailed - current.failedBefore });
       return 'idle';
     },
     /** A layout change: start a fresh round with the new holders. */
@@ -121,37 +147,84 @@ export function syncWorker(init: SyncWorkerInit, nowMs: () => number): Worker & 
   };
 }
 
-function planRound(init: SyncWorkerInit): Round {
+function planRound(init: SyncWorkerInit, stats: SyncStatus): Round {
   const layout = init.layout();
   const placement = init.placement();
-  const tasks: Task[] = [];
+  const handoffs: Task[] = [];
+  const shared = new Map<string, number[]>();
   const data = init.store.tree(dataTreeName(init.table));
   for (let partition = 0; partition < PARTITION_COUNT; partition++) {
     const holders = placement.holders(partition);
     if (holders.includes(init.selfId)) {
-      for (const peer of holders) if (peer !== init.selfId) tasks.push({ kind: 'walk', partition, peer });
+      for (const peer of holders) if (peer !== init.selfId) shared.set(peer, [...(shared.get(peer) ?? []), partition]);
     } else if (holders.length > 0 && partitionHasRows(data, partition)) {
-      tasks.push({ kind: 'handoff', partition });
+      handoffs.push({ kind: 'handoff', partition });
     }
   }
-  return { layout, placement, tasks, walked: new Map() };
+  const compares = [...shared].map(([peer, partitions]): Task => ({ kind: 'compare', peer, partitions }));
+  return { layout, placement, tasks: [...compares, ...handoffs], walked: new Map(), failedBefore: stats.pairsFailed };
 }
 
 async function runTask(init: SyncWorkerInit, round: Round, task: Task, stats: SyncStatus): Promise<void> {
   // A peer that is down fails its task only: the others go on, it is retried next round.
   try {
-    if (task.kind === 'walk') {
-      await walkPair(init, task.partition, task.peer, stats);
-      stats.pairsSynced++;
-      round.walked.set(task.partition, (round.walked.get(task.partition) ?? new Set()).add(task.peer));
+    if (task.kind === 'compare') {
+      const differing = await compareRoots(init, task.peer, task.partitions);
+      for (const partition of task.partitions) if (!differing.has(partition)) markWalked(round, partition, task.peer, stats);
+      // Walks next, before the other peers' comparisons: the rows a walk brings here then make
+      // this node's roots equal to theirs too.
+      if (differing.size > 0) round.tasks.unshift({ kind: 'walks', partitions: [...differing], peer: task.peer });
+    } else if (task.kind === 'walks') {
+      await walkSideBySide(init, round, task.peer, task.partitions, stats);
     } else {
       await handOff(init, round.placement, task.partition, stats);
     }
   } catch (error) {
-    stats.pairsFailed++;
-    const target = task.kind === 'walk' ? task.peer.slice(0, 16) : 'hand-off';
-    stats.lastError = `${target} p${task.partition}: ${(error as Error).message}`;
+    stats.pairsFailed += task.kind === 'handoff' ? 1 : task.partitions.length;
+    stats.lastError = task.kind === 'handoff' ? `hand-off p${task.partition}: ${(error as Error).message}` : `${task.peer.slice(0, 16)} roots: ${(error as Error).message}`;
   }
+}
+
+/** Walks with one peer at most this many partitions at once (their requests share messages). */
+export const WALKS_SIDE_BY_SIDE_MAX = 64;
+
+/** Walks `partitions` with `peer`, side by side; a failed walk fails its pair only. */
+async function walkSideBySide(init: SyncWorkerInit, round: Round, peer: string, partitions: number[], stats: SyncStatus): Promise<void> {
+  const replicas = peerReplicas(
+    (items) => init.ask({ node: peer, path: init.tablePath } as Ref<ReplicaBatchMessage>, (replyTo: Ref<BatchReplyItem[]>) => ({ type: 'replicaBatch' as const, items, replyTo }), init.askTimeoutMs),
+    (partition, request) => init.ask({ node: peer, path: replicaPath(init.tablePath, partition) } as Ref<ReplicaMessage>, (replyTo: Ref<unknown>) => ({ ...request, replyTo }) as ReplicaMessage, init.askTimeoutMs),
+  );
+  const queue = [...partitions];
+  const lane = async (): Promise<void> => {
+    for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
+      try {
+        await walkPair(init, partition, replicas, stats);
+        markWalked(round, partition, peer, stats);
+      } catch (error) {
+        stats.pairsFailed++;
+        stats.lastError = `${peer.slice(0, 16)} p${partition}: ${(error as Error).message}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WALKS_SIDE_BY_SIDE_MAX, partitions.length) }, lane));
+}
+
+function markWalked(round: Round, partition: number, peer: string, stats: SyncStatus): void {
+  stats.pairsSynced++;
+  round.walked.set(partition, (round.walked.get(partition) ?? new Set()).add(peer));
+}
+
+/**
+ * The partitions among `partitions` whose roots differ from the peer's: one round trip for all of
+ * them, a few dozen bytes when none differs (merkle-roots.ts).
+ */
+async function compareRoots(init: SyncWorkerInit, peer: string, partitions: number[]): Promise<Set<number>> {
+  const nodes = merkleNodeStore(init.store.tree(merkleTreeName(init.table)));
+  const roots = partitions.map((partition) => merkleRoot(nodes, init.hasher, partition));
+  const question = rootsQuestion(init.hasher, partitions, roots);
+  const tableRef: Ref<TableRootsMessage> = { node: peer, path: init.tablePath };
+  const answer = await init.ask(tableRef, (replyTo: Ref<RootsReply>) => ({ type: 'compareRoots' as const, question, replyTo }), init.askTimeoutMs);
+  return new Set(differingPartitions(partitions, roots, answer));
 }
 
 /**
@@ -186,7 +259,8 @@ const WALK_FOLD_BATCHES_MAX = 8;
 interface Walk {
   init: SyncWorkerInit;
   partition: number;
-  replica: Ref<ReplicaMessage>;
+  /** The peer's replicas, asked through batches. */
+  peer: PeerReplicas;
   self: Ref<ReplicaMessage>;
   stats: SyncStatus;
   /** This node's trie of the partition (its store reads the metadata tree as it is now). */
@@ -207,11 +281,11 @@ interface Asked {
  * round trip (merkle-diff.ts). Rows found different are pulled and merged first, then pushed only
  * where this node's copy still differs from the peer's, so a repaired row crosses the link once.
  */
-async function walkPair(init: SyncWorkerInit, partition: number, peer: string, stats: SyncStatus): Promise<void> {
+async function walkPair(init: SyncWorkerInit, partition: number, peer: PeerReplicas, stats: SyncStatus): Promise<void> {
   const walk: Walk = {
     init,
     partition,
-    replica: { node: peer, path: replicaPath(init.tablePath, partition) },
+    peer,
     self: { node: init.selfId, path: replicaPath(init.tablePath, partition) },
     stats,
     trie: { store: merkleNodeStore(init.store.tree(merkleTreeName(init.table))), partition },
@@ -274,7 +348,7 @@ async function rootSteps(walk: Walk): Promise<DescendStep[]> {
 
 async function askPeer(walk: Walk, asked: readonly Asked[]): Promise<MerkleNodeReply> {
   const queries = asked.map((item) => encodeMerkleQuery(item.query));
-  const reply = await walk.init.ask(walk.replica, (replyTo: Ref<MerkleNodeReply>) => ({ type: 'merkleNode' as const, queries, replyTo }), walk.init.askTimeoutMs);
+  const reply = await walk.peer.ask<MerkleNodeReply>(walk.partition, { type: 'merkleNode', queries });
   if (!Array.isArray(reply?.answers) || reply.answers.length !== asked.length) throw new TableError('malformed', 'Merkle reply: one answer per question expected');
   return reply;
 }
@@ -305,12 +379,12 @@ async function flush(walk: Walk, atLeast: number): Promise<void> {
   for (let start = 0; start < merge.length; start += SYNC_BATCH_ROWS) await applyHere(walk, merge.slice(start, start + SYNC_BATCH_ROWS));
   for (let start = 0; start < pull.length; start += SYNC_BATCH_ROWS) {
     const rowKeys = pull.slice(start, start + SYNC_BATCH_ROWS);
-    await applyHere(walk, await walk.init.ask(walk.replica, (replyTo: Ref<Buffer[]>) => ({ type: 'getRows' as const, rowKeys, replyTo }), walk.init.askTimeoutMs));
+    await applyHere(walk, await walk.peer.ask<Buffer[]>(walk.partition, { type: 'getRows', rowKeys }));
   }
   const entries = rowsToPush(walk, send);
   for (let start = 0; start < entries.length; start += SYNC_BATCH_ROWS) {
     const batch = entries.slice(start, start + SYNC_BATCH_ROWS);
-    await walk.init.ask(walk.replica, (replyTo: Ref<ReplicaUpdateReply>) => ({ type: 'update' as const, entries: batch, replyTo }), walk.init.askTimeoutMs);
+    await walk.peer.ask<ReplicaUpdateReply>(walk.partition, { type: 'update', entries: batch });
     walk.stats.rowsPushed += batch.length;
   }
 }

@@ -8,6 +8,7 @@ import type { MetadataStore } from '../../storage/metadata';
 import type { LayoutHistory } from '../../protocols/layout';
 import { PARTITION_COUNT } from '../../protocols/layout';
 import {
+  answerRoots,
   decodeEntry,
   encodeEntry,
   isReadQuorumReached,
@@ -35,7 +36,8 @@ import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName, migra
 import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
 import { insertQueueWorker } from './insert-queue-worker';
 import type { SchemaLookup } from './storage';
-import { syncWorker, type RoundReport, type SyncStatus } from './sync-worker';
+import { answerBatch, checkBatchItems, type BatchItem, type ReplicaBatchMessage } from './replica-batch';
+import { syncWorker, type RoundReport, type SyncStatus, type TableRootsMessage } from './sync-worker';
 
 const MERKLE_WORKER = 'merkle';
 const SYNC_WORKER = 'sync';
@@ -50,6 +52,13 @@ const MERKLE_IDLE_DELAY_MS = 5_000;
  * come this often rather than at the interval: reads stay on the old version until it is done.
  */
 const SYNC_RETRY_UNSYNCED_MS = 10_000;
+/**
+ * A round in which some pairs failed (a peer down, or not connected yet: a node's first round
+ * starts before its connections) is run again this soon rather than a whole interval later, so a
+ * node that comes back pulls what it missed at once. A retry round costs one small message per
+ * reachable peer, and nothing for one that is unreachable.
+ */
+const SYNC_RETRY_FAILED_MS = 3_000;
 const SYNC_RETRY_TIMER = 'sync-retry';
 
 /** The write or read quorum could not be reached (too many replicas down or failing). */
@@ -75,6 +84,10 @@ export type TableMessage =
   | { type: 'counters'; partitionKey: Buffer; counters: string[]; replyTo: Ref<number[]> }
   | { type: 'layoutChanged'; history: LayoutHistory }
   | { type: 'stats'; replyTo: Ref<TableStats> }
+  // A peer's syncer: do this node's roots of these partitions equal its own (merkle-roots.ts)?
+  | TableRootsMessage
+  // A peer's syncer: requests to several of this node's replicas at once (replica-batch.ts).
+  | ReplicaBatchMessage
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
 
 export interface TableStats {
@@ -88,7 +101,7 @@ export interface TableStats {
   gc: GcStatus;
 }
 
-export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'counters', 'stats'] as const;
+export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'counters', 'stats', 'compareRoots', 'replicaBatch'] as const;
 
 export interface TableComponents {
   schema: TableSchema<unknown>;
@@ -186,6 +199,8 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
       case 'counters': return onCounters(message, context);
       case 'layoutChanged': return onLayoutChanged(message.history, context);
       case 'stats': return context.tell(message.replyTo, tableStats(context));
+      case 'compareRoots': return onCompareRoots(message, context);
+      case 'replicaBatch': return onReplicaBatch(message, context);
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
       default: return assertNever(message);
     }
@@ -232,7 +247,8 @@ function onSyncRound(report: RoundReport, context: Context): void {
     state.syncedVersion = report.syncedVersion;
     if (context.parent) context.tell(context.parent as Ref<TableSyncedReport>, { type: 'tableSynced', table: context.components.schema.name, version: report.syncedVersion });
   }
-  if (state.syncedVersion < state.layout.current.version) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_UNSYNCED_MS, { type: 'wakeSync' });
+  if (report.pairsFailed > 0) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_FAILED_MS, { type: 'wakeSync' });
+  else if (state.syncedVersion < state.layout.current.version) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_UNSYNCED_MS, { type: 'wakeSync' });
 }
 
 function onDrainWrites(version: number, replyTo: Ref<null>, context: Context): void {
@@ -267,6 +283,29 @@ function tableStats(context: Context): TableStats {
     gcTodo: store.tree(gcTodoTreeName(schema.name)).count(),
     gc: context.state.gc.gcStatus(),
   };
+}
+
+/** Answered from this node's tries as they are (a lagging trie differs; the walk then folds it). */
+function onCompareRoots(message: TableRootsMessage, context: Context): void {
+  const { store, schema, hasher } = context.components;
+  const nodes = merkleNodeStore(store.tree(merkleTreeName(schema.name)));
+  try {
+    context.tell(message.replyTo, answerRoots(hasher, message.question, (partition) => merkleRoot(nodes, hasher, partition)));
+  } catch (error) {
+    context.replyError(message.replyTo, error as Error);
+  }
+}
+
+function onReplicaBatch(message: ReplicaBatchMessage, context: Context): void {
+  let items: BatchItem[];
+  try {
+    items = checkBatchItems(message.items);
+  } catch (error) {
+    return context.replyError(message.replyTo, error as Error);
+  }
+  const { selfId, replicaTimeoutMs } = context.components;
+  const replies = answerBatch(items, (partition, makeMessage) => context.ask(replicaRef(context, selfId, partition), makeMessage, replicaTimeoutMs));
+  context.pipeToSelf(replies, (outcome) => ({ type: 'done', replyTo: message.replyTo as Ref<unknown>, outcome }));
 }
 
 function replicaRef(context: Context, nodeId: string, partition: number): Ref<ReplicaMessage> {

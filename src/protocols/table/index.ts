@@ -17,6 +17,7 @@ export {
 export { TableError, type TableErrorReason } from './errors';
 export { checkLocalRows, decodeGcTodo, GC_LIMITS, GC_TODO_FORMAT, GC_TODO_TIME_BYTES, gcDueBound, gcTargets, gcTodoKey, gcTodoValue, groupGcByPartition, selectGcBatch, type GcCandidate, type GcTodoRecord } from './gc';
 export { CONTENT_HASH_BYTES, entryHash, initHashing, KEY_HASH_BYTES, sha256, type Hasher } from './hash';
+export { answerRoots, decodePartitionSet, differingPartitions, encodePartitionSet, rootsDigest, rootsQuestion, type RootsAnswer, type RootsQuestion } from './merkle-roots';
 export { MERKLE_BATCH_MAX, MERKLE_DEPTH_MAX, TABLE_LIMITS } from './limits';
 export {
   childPrefix,
