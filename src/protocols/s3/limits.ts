@@ -2,6 +2,14 @@
 
 /** Request headers, all together (Node's HTTP parser answers 431 past it). AWS allows 8 KiB + metadata. */
 export const S3_HEADER_BYTES_MAX = 16 * 1024;
+/**
+ * An idle keep-alive connection is closed after this long. Node's default (5 s) is shorter than
+ * S3 clients expect: a client that sends its next request on a connection just as the server
+ * closes it sees "socket hang up" (the AWS SDK with retries off fails outright). Past a minute,
+ * clients have usually dropped the connection themselves. (The headers timeout is kept above it,
+ * as Node counts it from the end of the previous request on a kept-alive connection.)
+ */
+export const S3_KEEP_ALIVE_IDLE_MS = 65_000;
 /** XML request bodies (DeleteObjects with 1,000 keys of 1,024 bytes fits). */
 export const S3_XML_BODY_BYTES_MAX = 2 * 1024 * 1024;
 /** User metadata (x-amz-meta-* names and values), as AWS: 2 KB. */

@@ -1,6 +1,8 @@
 // The S3 API against a real 3-node cluster (RF=3), driven by the AWS SDK for JavaScript v3 and by
 // raw requests signed with AWS's own signer where the SDK will not send what we need to test.
 import { createHash, randomBytes } from 'node:crypto';
+import { get } from 'node:http';
+import { S3_KEEP_ALIVE_IDLE_MS } from '../../../src/protocols/s3/limits';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -243,6 +245,17 @@ describe('authentication and errors', () => {
     expect(errorCode(body)).toBe('AccessDenied');
     expect(body).toContain('<RequestId>');
     expect(response.headers.get('x-amz-request-id')).toMatch(/^[0-9A-F]+$/);
+  });
+
+  test('idle keep-alive connections are kept a minute, not Node\'s 5 s (clients reuse them)', async () => {
+    // A client that reuses a connection the server has just closed sees "socket hang up".
+    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+      get(`${s3.endpoints[0]}/`, (response) => {
+        response.resume();
+        resolve(String(response.headers['keep-alive']));
+      }).on('error', reject);
+    });
+    expect(keepAlive).toBe(`timeout=${S3_KEEP_ALIVE_IDLE_MS / 1000}`);
   });
 
   test('wrong secret, unknown key, missing permission', async () => {

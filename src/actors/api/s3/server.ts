@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { assertNever, defineActor, restartWithBackoff, type InitContext, type Ref } from '../../runtime';
 import type { ListenAddress } from '../../../config/address';
-import { S3_BLOCK_GETS_IN_FLIGHT_MAX, S3_BLOCK_PUTS_IN_FLIGHT_MAX, S3_HEADER_BYTES_MAX } from '../../../protocols/s3/limits';
+import { S3_BLOCK_GETS_IN_FLIGHT_MAX, S3_BLOCK_PUTS_IN_FLIGHT_MAX, S3_HEADER_BYTES_MAX, S3_KEEP_ALIVE_IDLE_MS } from '../../../protocols/s3/limits';
 import { Slots } from './slots';
 import { tableClient, type TableAsk, type TableClient } from '../../table/client';
 import type { BlockManagerMessage, BlockPutReply } from '../../block/manager';
@@ -52,7 +52,7 @@ export const s3ServerActor = defineActor<S3ServerMessage, S3ServerState, S3Serve
   init(context) {
     const counters: S3RequestCounters = { inFlight: 0, served: 0, errors: 0 };
     const services = servicesOf(context);
-    const server = createServer({ maxHeaderSize: S3_HEADER_BYTES_MAX }, (request, response) => {
+    const server = createServer({ maxHeaderSize: S3_HEADER_BYTES_MAX, keepAliveTimeout: S3_KEEP_ALIVE_IDLE_MS, headersTimeout: S3_KEEP_ALIVE_IDLE_MS + 5_000 }, (request, response) => {
       void handleS3Request(request, response, services, counters);
     });
     listen(server, context);
