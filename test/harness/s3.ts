@@ -34,6 +34,7 @@ export async function startS3Cluster(size = 3, options: { extraConfig?: string; 
   const cluster = await startTableCluster(size, {
     testTables: false,
     ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
+    ...(options.env ? { env: options.env } : {}),
     nodeConfig: (index) => `[s3_api]\napi_bind_addr = "127.0.0.1:${ports[index]}"\ns3_region = "${S3_TEST_REGION}"`,
   });
   const endpoints = ports.map((port) => `http://127.0.0.1:${port}`);

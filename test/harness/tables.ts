@@ -81,6 +81,8 @@ export interface TableClusterOptions {
   /** Serve the test tables (default true). */
   testTables?: boolean;
   layoutNodes?: number;
+  /** Extra environment of the node processes (test hooks such as GRANGE_TEST_BLOCK_GC_DELAY_MS). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -88,7 +90,7 @@ export interface TableClusterOptions {
  * `layoutNodes`, only the first that many get a role (the others join a later version).
  */
 export async function startTableCluster(size: number, options: TableClusterOptions = {}): Promise<Cluster> {
-  const env: NodeJS.ProcessEnv = options.testTables === false ? {} : { GRANGE_TEST_TABLES: '1' };
+  const env: NodeJS.ProcessEnv = { ...(options.testTables === false ? {} : { GRANGE_TEST_TABLES: '1' }), ...options.env };
   const extraConfig = [
     options.syncIntervalMs ? `table_sync_interval = "${options.syncIntervalMs}ms"` : '',
     options.gcDelayMs ? `table_tombstone_gc_delay = "${options.gcDelayMs}ms"` : '',

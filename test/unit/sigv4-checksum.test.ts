@@ -2,22 +2,12 @@
 
 import { createHash } from 'node:crypto';
 
-import { S3Error } from '../../src/protocols/s3/errors';
 import { createPayloadVerifier, crc32c, type PayloadMode, type SignedRequest } from '../../src/protocols/sigv4';
 import { createChecksummer } from '../../src/protocols/sigv4/checksum';
+import { s3ErrorOf } from '../harness/s3-errors';
 
 const UNSIGNED: PayloadMode = { kind: 'unsigned' };
 const UNSIGNED_TRAILER: PayloadMode = { kind: 'streaming-unsigned-trailer' };
-
-function s3ErrorOf(run: () => unknown): S3Error {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof S3Error) return error;
-    throw error;
-  }
-  throw new Error('expected an S3Error');
-}
 
 function request(headers: Record<string, string>): SignedRequest {
   return { method: 'PUT', rawPath: '/bucket/key', rawQuery: '', headers: { host: 'h', ...headers } };

@@ -3,7 +3,6 @@
 
 import { createHash, createHmac } from 'node:crypto';
 
-import { S3Error } from '../../src/protocols/s3/errors';
 import {
   createChunkDecoder,
   createPayloadVerifier,
@@ -15,6 +14,7 @@ import {
   type SignedRequest,
   type SigningContext,
 } from '../../src/protocols/sigv4';
+import { s3ErrorOf } from '../harness/s3-errors';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const EXAMPLE_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -29,16 +29,6 @@ function sha256Hex(data: string | Buffer): string {
 
 function hmacHex(key: Buffer, text: string): string {
   return createHmac('sha256', key).update(text).digest('hex');
-}
-
-function s3ErrorOf(run: () => unknown): S3Error {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof S3Error) return error;
-    throw error;
-  }
-  throw new Error('expected an S3Error');
 }
 
 /** Feeds `pieces` and returns the payload and trailers. */

@@ -6,7 +6,6 @@ import { createHash, createHmac } from 'node:crypto';
 import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-import { S3Error } from '../../src/protocols/s3/errors';
 import {
   canonicalPath,
   createPayloadVerifier,
@@ -15,6 +14,7 @@ import {
   type ParsedAuth,
   type SignedRequest,
 } from '../../src/protocols/sigv4';
+import { s3ErrorOf } from '../harness/s3-errors';
 
 const REGION = 'garage';
 const ACCESS_KEY = 'GK31c2f218a2e44f485b94239e';
@@ -120,16 +120,6 @@ function verify(request: SignedRequest, options: { region?: string; nowMs?: numb
   const auth = parseAuth(request, { region: options.region ?? REGION, nowMs: options.nowMs ?? NOW });
   if (auth.kind === 'anonymous') throw new Error('expected a signed request');
   return { auth, context: verifySignature(request, auth, options.secret ?? SECRET) };
-}
-
-function s3ErrorOf(run: () => unknown): S3Error {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof S3Error) return error;
-    throw error;
-  }
-  throw new Error('expected an S3Error');
 }
 
 function withHeader(request: SignedRequest, name: string, value: string | undefined): SignedRequest {

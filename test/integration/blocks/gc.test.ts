@@ -11,6 +11,8 @@ import { waitFor } from '../../harness/wait';
 jest.setTimeout(120_000);
 
 const GC_DELAY_MS = 4_000;
+/** Test hook read by `grange server`: blocks at refcount zero become deletable after GC_DELAY_MS. */
+const GC_ENV = { GRANGE_TEST_BLOCK_GC_DELAY_MS: String(GC_DELAY_MS) };
 const GC_TIMEOUT_MS = 60_000;
 const ALL = [0, 1, 2];
 
@@ -22,19 +24,10 @@ async function cli(cluster: Cluster, index: number, args: string[]): Promise<str
 
 describe('block GC and concurrent puts', () => {
   let cluster: Cluster;
-  const previousDelay = process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS;
-  beforeAll(() => {
-    // The node processes inherit this environment (test hook read by `grange server`).
-    process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS = String(GC_DELAY_MS);
-  });
-  afterAll(() => {
-    if (previousDelay === undefined) delete process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS;
-    else process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS = previousDelay;
-  });
   afterEach(async () => cluster?.stop());
 
   it('stores a block put through two nodes at once exactly once per holder, with the right refcount', async () => {
-    cluster = await startTableCluster(3);
+    cluster = await startTableCluster(3, { env: GC_ENV });
     const blocks = Array.from({ length: 4 }, () => randomBlock(300_000));
     // Each block through nodes 1 and 2 at the same time, all blocks at once.
     await Promise.all(blocks.flatMap((block) => [putBlock(cluster, 0, block), putBlock(cluster, 1, block)]));
@@ -66,7 +59,7 @@ describe('block GC and concurrent puts', () => {
   });
 
   it('deletes an unreferenced block only once every other holder has been asked', async () => {
-    cluster = await startTableCluster(3);
+    cluster = await startTableCluster(3, { env: GC_ENV });
     const block = randomBlock(120_000);
     const hex = block.hash.toString('hex');
     await putBlock(cluster, 0, block); // put, never referenced: counted at zero from now

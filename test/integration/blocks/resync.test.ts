@@ -11,6 +11,8 @@ import { waitFor } from '../../harness/wait';
 jest.setTimeout(120_000);
 
 const GC_DELAY_MS = 4_000;
+/** Test hook read by `grange server`: blocks at refcount zero become deletable after GC_DELAY_MS. */
+const GC_ENV = { GRANGE_TEST_BLOCK_GC_DELAY_MS: String(GC_DELAY_MS) };
 const RESYNC_TIMEOUT_MS = 60_000;
 
 function liveRef(hash: Buffer, version: string): { block: Buffer; version: Buffer; deleted: boolean } {
@@ -23,19 +25,10 @@ async function everyNode<T>(indexes: number[], probe: (index: number) => Promise
 
 describe('block resync', () => {
   let cluster: Cluster;
-  const previousDelay = process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS;
-  beforeAll(() => {
-    // The node processes inherit this environment (test hook read by `grange server`).
-    process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS = String(GC_DELAY_MS);
-  });
-  afterAll(() => {
-    if (previousDelay === undefined) delete process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS;
-    else process.env.GRANGE_TEST_BLOCK_GC_DELAY_MS = previousDelay;
-  });
   afterEach(async () => cluster?.stop());
 
   it('restores every referenced block to a node whose data folder was emptied', async () => {
-    cluster = await startTableCluster(3);
+    cluster = await startTableCluster(3, { env: GC_ENV });
     const blocks = Array.from({ length: 8 }, (_, i) => randomBlock(10_000 * (i + 1)));
     for (const block of blocks) await putBlock(cluster, 0, block);
     await writeBlockRefs(cluster, 0, blocks.map((block, i) => liveRef(block.hash, `v${i}`)));
@@ -62,7 +55,7 @@ describe('block resync', () => {
   });
 
   it('deletes a block once unreferenced for the GC delay, and not before', async () => {
-    cluster = await startTableCluster(3);
+    cluster = await startTableCluster(3, { env: GC_ENV });
     const all = [0, 1, 2];
     const [dropped, kept, unreferenced] = [randomBlock(50_000), randomBlock(50_000), randomBlock(50_000)];
     for (const block of [dropped, kept, unreferenced]) await putBlock(cluster, 0, block);
@@ -94,7 +87,7 @@ describe('block resync', () => {
   });
 
   it('moves blocks to a joining node and offloads them from the nodes that lost their partition', async () => {
-    cluster = await startTableCluster(4, { layoutNodes: 3 });
+    cluster = await startTableCluster(4, { layoutNodes: 3, env: GC_ENV });
     const blocks = Array.from({ length: 12 }, () => randomBlock(20_000));
     for (const block of blocks) await putBlock(cluster, 0, block);
     await writeBlockRefs(cluster, 0, blocks.map((block, i) => liveRef(block.hash, `v${i}`)));
