@@ -23,7 +23,7 @@ export function merkleNodeStore(tree: Tree): MerkleNodeStore {
  * their todo item (same transaction); the trie lags by about this much, which anti-entropy
  * (rounds minutes apart, and it re-checks differing subtrees) does not notice.
  */
-export const MERKLE_WAKE_DELAY_MS = 100;
+export const MERKLE_WAKE_DELAY_MS = 250;
 
 /**
  * A node store for one batch: reads go through to the tree once, writes stay in memory and reach
