@@ -5,6 +5,7 @@
 // it and the bytes the other nodes sent it, next to the bytes of a full copy (and the bytes it
 // sent them, and each node's anti-entropy work). Prints figures; decides nothing.
 // Run: npm run bench:tables   (options: OPERATIONS=3000 ENTRIES=100000)
+import { readFileSync } from 'node:fs';
 import type { ActorTreeReport, InspectorMessage } from '../src/actors/cluster/inspector';
 import type { TableMessage, TableWriteReply } from '../src/actors/table/table';
 import type { SyncStatus } from '../src/actors/table/sync-worker';
@@ -56,15 +57,28 @@ async function quorumFigures(cluster: Cluster): Promise<void> {
     // The first run starts right after the nodes do and pays for their JIT warm-up (V8's compiler
     // threads took about 40% of the nodes' CPU during it, measured with perf); a second run, of
     // new keys, shows the steady rate.
+    const pids = [...cluster.nodes.map((node) => node.process!.child.pid!), process.pid];
+    const cpuBefore = pids.map(cpuMsOf);
     const warmWrites = await timed(OPERATIONS, IN_FLIGHT, (i) => insert(client, [encodeEntry(testItemsSchema, testItem(`bench-${i % 64}`, `warm-${i}`, `value-${i}`, 1000 + i))]));
+    const cpuPerWrite = pids.map((pid, index) => ((cpuMsOf(pid) - cpuBefore[index]!) * 1000) / OPERATIONS);
     const format = (figures: { perSecond: number; p50: number; p99: number }): string =>
       `${Math.round(figures.perSecond).toLocaleString('en-US').padStart(7)}/s   p50 ${figures.p50.toFixed(1)} ms   p99 ${figures.p99.toFixed(1)} ms`;
     console.log(`quorum writes, ${IN_FLIGHT} in flight   ${format(writes)}   target >= 3,000/s`);
     console.log(`quorum reads,  ${IN_FLIGHT} in flight   ${format(reads)}`);
     console.log(`quorum writes, ${IN_FLIGHT} in flight, second run (warm)   ${format(warmWrites)}`);
+    // CPU time is what a shared, noisy machine changes least: 3,000 writes/s on 2 cores needs
+    // well under 667 us per write, all processes together.
+    const us = (value: number): string => `${Math.round(value)} us`;
+    console.log(`CPU per warm write: nodes ${cpuPerWrite.slice(0, -1).map(us).join(', ')} (node 1 coordinates), client ${us(cpuPerWrite.at(-1)!)}; total ${us(cpuPerWrite.reduce((sum, value) => sum + value, 0))}`);
   } finally {
     await client.close();
   }
+}
+
+/** User plus system CPU time of a process so far, in milliseconds (Linux /proc, 100 ticks a second). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Bytes sent so far to `peerId` by one node, from its connection actors' counters. */

@@ -55,10 +55,11 @@ const SYNC_RETRY_UNSYNCED_MS = 10_000;
 /**
  * A round in which some pairs failed (a peer down, or not connected yet: a node's first round
  * starts before its connections) is run again this soon rather than a whole interval later, so a
- * node that comes back pulls what it missed at once. A retry round costs one small message per
- * reachable peer, and nothing for one that is unreachable.
+ * node that comes back pulls what it missed at once; then twice as late after each failed retry
+ * (up to the interval), so a peer down for long costs little. A retry round costs one small
+ * message per reachable peer and table, and nothing for one that is unreachable.
  */
-const SYNC_RETRY_FAILED_MS = 3_000;
+const SYNC_RETRY_FAILED_FIRST_MS = 1_000;
 const SYNC_RETRY_TIMER = 'sync-retry';
 
 /** The write or read quorum could not be reached (too many replicas down or failing). */
@@ -137,6 +138,8 @@ interface TableState {
   drains: { version: number; replyTo: Ref<null> }[];
   /** The newest layout version a sync round proved this node holds. */
   syncedVersion: number;
+  /** Delay before retrying a round that had failed pairs; 0 after a round without. */
+  failedRetryMs: number;
   sync: ReturnType<typeof syncWorker>;
   gc: ReturnType<typeof gcWorker>;
   replicaCount: number;
@@ -155,7 +158,7 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
     const { schema, store, hasher, selfId, replicaTimeoutMs, syncIntervalMs, gcDelayMs } = context.components;
     // Before any worker reads the trie: an older node format is rebuilt from the rows, not refused.
     store.transaction((tx) => migrateMerkleFormat(tx, schema.name, hasher));
-    const state = { layout: context.components.initialLayout, placement: placementFor(context.components.initialLayout, context.components), inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
+    const state = { layout: context.components.initialLayout, placement: placementFor(context.components.initialLayout, context.components), inFlight: new Map<number, number>(), drains: [] as TableState['drains'], syncedVersion: 0, failedRetryMs: 0, replicaCount: 0, writes: 0, reads: 0, repairs: 0 } as TableState;
     // The sync worker reads the layout when it plans a round: an immutable value, swapped whole
     // by this actor's handler, so reading it from the worker's step is safe.
     state.sync = syncWorker(
@@ -247,7 +250,8 @@ function onSyncRound(report: RoundReport, context: Context): void {
     state.syncedVersion = report.syncedVersion;
     if (context.parent) context.tell(context.parent as Ref<TableSyncedReport>, { type: 'tableSynced', table: context.components.schema.name, version: report.syncedVersion });
   }
-  if (report.pairsFailed > 0) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_FAILED_MS, { type: 'wakeSync' });
+  state.failedRetryMs = report.pairsFailed > 0 ? Math.min(context.components.syncIntervalMs, state.failedRetryMs * 2 || SYNC_RETRY_FAILED_FIRST_MS) : 0;
+  if (state.failedRetryMs > 0) context.startTimer(SYNC_RETRY_TIMER, state.failedRetryMs, { type: 'wakeSync' });
   else if (state.syncedVersion < state.layout.current.version) context.startTimer(SYNC_RETRY_TIMER, SYNC_RETRY_UNSYNCED_MS, { type: 'wakeSync' });
 }
 
