@@ -28,6 +28,8 @@ import { versionSchema } from './protocols/s3/version';
 import { multipartUploadSchema } from './protocols/s3/multipart';
 import { s3CatalogView } from './actors/api/s3/catalog-view';
 import type { S3ListenReport, S3ServerComponents, S3ServerMessage } from './actors/api/s3/server';
+import type { K2vListenReport, K2vServerComponents, K2vServerMessage } from './actors/api/k2v/server';
+import { k2vItemSchema } from './protocols/k2v/item';
 import { loadPeerList, savePeerList } from './storage/peer-list';
 import { LayoutError, LayoutHistory } from './protocols/layout';
 import { packageVersion } from './version';
@@ -64,12 +66,12 @@ const METADATA_DB_FILE = 'db.sqlite';
 
 /**
  * The tables this node serves, by name (validated, no duplicates): block_ref (block refcounts);
- * key, bucket and bucket_alias (the S3 catalog); object and version (S3 objects); K2V's join in a
- * later issue; the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
+ * key, bucket and bucket_alias (the S3 catalog); object, version and multipart_upload (S3
+ * objects); k2v_item (K2V items); the test tables only when asked (GRANGE_TEST_TABLES=1), for the table engine's
  * integration tests.
  */
 function tableSchemas(withTestTables: boolean): ReadonlyMap<string, TableSchema<unknown>> {
-  const schemas = [blockRefSchema, keySchema, bucketSchema, bucketAliasSchema, objectSchema, versionSchema, multipartUploadSchema] as TableSchema<unknown>[];
+  const schemas = [blockRefSchema, keySchema, bucketSchema, bucketAliasSchema, objectSchema, versionSchema, multipartUploadSchema, k2vItemSchema] as TableSchema<unknown>[];
   if (withTestTables) schemas.push(...(TEST_SCHEMAS as readonly TableSchema<unknown>[]));
   return schemaRegistry(schemas);
 }
@@ -165,6 +167,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     },
     catalog: { nowMs, randomBytes, tableTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS, objectSchema: objectSchema as TableSchema<unknown>, holdsObject: (entry) => currentVersion(entry as S3Object) !== null },
     s3: s3Components(config, nowMs),
+    k2v: k2vComponents(config, identity.nodeId, nowMs),
     inspector: { nodeId: identity.nodeId, inspect: () => system.inspect() },
   });
   let stopping: Promise<void> | null = null;
@@ -182,7 +185,27 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       throw new NodeStartError(`cannot listen on [s3_api] api_bind_addr ${s3.detail}`);
     }
   }
+  if (config.k2vApi) {
+    const k2v = await system.ask<K2vServerMessage, K2vListenReport>({ path: NODE_PATHS.k2v } as Ref<K2vServerMessage>, (replyTo) => ({ type: 'awaitListening', replyTo }), LISTEN_WAIT_MS);
+    if (!k2v.ok) {
+      await stop();
+      throw new NodeStartError(`cannot listen on [k2v_api] api_bind_addr ${k2v.detail}`);
+    }
+  }
   return { identity, system, publicAddr, stop };
+}
+
+/** The K2V API's components, or null when `[k2v_api]` is not set. Signed with the S3 region. */
+function k2vComponents(config: GrangeConfig, nodeId: string, nowMs: () => number): K2vServerComponents | null {
+  if (!config.k2vApi) return null;
+  return {
+    listen: config.k2vApi.apiBindAddr,
+    region: config.s3Api.s3Region,
+    nodeId,
+    requestTimeoutMs: config.rpcTimeoutMsec ?? REPLICA_TIMEOUT_DEFAULT_MS,
+    catalog: (tables) => s3CatalogView(tables, nowMs, randomBytes),
+    nowMs,
+  };
 }
 
 /** The S3 API's components, or null when `[s3_api] api_bind_addr` is not set (no S3 API). */

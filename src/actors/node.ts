@@ -13,6 +13,7 @@ import { netActor, type NetComponents } from './net/net';
 import { tablesActor, type TablesComponents } from './table/tables';
 import { blockManagerActor, type BlockManagerComponents } from './block/manager';
 import { s3ServerActor, type S3ServerComponents } from './api/s3/server';
+import { k2vServerActor, type K2vServerComponents } from './api/k2v/server';
 import { catalogActor, type CatalogActorComponents } from './s3/catalog-actor';
 import { assertNever, defineActor, type Ref } from './runtime';
 
@@ -24,6 +25,7 @@ export const NODE_PATHS = {
   tables: '/node/tables',
   blocks: '/node/blocks',
   s3: '/node/s3',
+  k2v: '/node/k2v',
   inspector: '/node/inspector',
   diagnostics: '/node/diagnostics',
   catalog: '/node/catalog',
@@ -49,6 +51,8 @@ export interface NodeComponents {
   blocks: BlockManagerComponents;
   /** The S3 API, when `[s3_api] api_bind_addr` is set. */
   s3: S3ServerComponents | null;
+  /** The K2V API, when `[k2v_api] api_bind_addr` is set. */
+  k2v: K2vServerComponents | null;
   inspector: InspectorComponents;
   catalog: CatalogActorComponents;
 }
@@ -68,6 +72,7 @@ export const nodeActor = defineActor<NodeMessage, NodeState, NodeComponents>({
     context.spawn(blockManagerActor, 'blocks', components.blocks);
     context.spawn(catalogActor, 'catalog', components.catalog);
     if (components.s3) context.spawn(s3ServerActor, 's3', components.s3);
+    if (components.k2v) context.spawn(k2vServerActor, 'k2v', components.k2v);
     context.spawn(inspectorActor, 'inspector', components.inspector);
     context.spawn(diagnosticsActor, 'diagnostics', { nowMs: components.nowMs });
     return { startedAtMs: components.nowMs() };

@@ -20,6 +20,8 @@ export interface S3Cluster {
   cluster: Cluster;
   /** http://127.0.0.1:<port> of each node's S3 API. */
   endpoints: string[];
+  /** http://127.0.0.1:<port> of each node's K2V API (empty unless started with `k2v`). */
+  k2vEndpoints: string[];
   /** A key allowed to create buckets. */
   credentials: S3Credentials;
   client(index: number, credentials?: S3Credentials): S3Client;
@@ -28,16 +30,20 @@ export interface S3Cluster {
   stop(): Promise<void>;
 }
 
-export async function startS3Cluster(size = 3, options: { extraConfig?: string; env?: NodeJS.ProcessEnv } = {}): Promise<S3Cluster> {
+export async function startS3Cluster(size = 3, options: { extraConfig?: string; env?: NodeJS.ProcessEnv; k2v?: boolean } = {}): Promise<S3Cluster> {
   const ports: number[] = [];
+  const k2vPorts: number[] = [];
   for (let index = 0; index < size; index++) ports.push(await freePort());
+  if (options.k2v) for (let index = 0; index < size; index++) k2vPorts.push(await freePort());
   const cluster = await startTableCluster(size, {
     testTables: false,
     ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
     ...(options.env ? { env: options.env } : {}),
-    nodeConfig: (index) => `[s3_api]\napi_bind_addr = "127.0.0.1:${ports[index]}"\ns3_region = "${S3_TEST_REGION}"`,
+    nodeConfig: (index) =>
+      `[s3_api]\napi_bind_addr = "127.0.0.1:${ports[index]}"\ns3_region = "${S3_TEST_REGION}"` + (options.k2v ? `\n[k2v_api]\napi_bind_addr = "127.0.0.1:${k2vPorts[index]}"` : ''),
   });
   const endpoints = ports.map((port) => `http://127.0.0.1:${port}`);
+  const k2vEndpoints = k2vPorts.map((port) => `http://127.0.0.1:${port}`);
   const clients: S3Client[] = [];
   const cli = async (index: number, args: string[]): Promise<string> => {
     const result = await runCliAsync(['-c', cluster.nodes[index]!.configPath, ...args]);
@@ -51,6 +57,7 @@ export async function startS3Cluster(size = 3, options: { extraConfig?: string; 
     return {
       cluster,
       endpoints,
+      k2vEndpoints,
       credentials,
       cli,
       client(index, keys = credentials) {

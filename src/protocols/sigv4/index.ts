@@ -35,3 +35,4 @@ import type { PayloadMode } from './types';
 export function isChunked(mode: PayloadMode): mode is Extract<PayloadMode, { kind: 'streaming-signed' | 'streaming-unsigned-trailer' }> {
   return mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
 }
+export { signRequest, type RequestToSign, type SigningKeys } from './sign';

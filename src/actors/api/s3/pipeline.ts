@@ -2,6 +2,7 @@
 // operation's handler, then the response, or AWS's error XML for any failure. Every request runs
 // on its own promise: nothing here waits for another request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { signedRequestOf } from '../http';
 import { once } from 'node:events';
 import { parseAuth, verifySignature, type PayloadMode, type SignedRequest, type SigningContext } from '../../../protocols/sigv4';
 import { S3Error } from '../../../protocols/s3/errors';
@@ -65,14 +66,7 @@ export async function handleS3Request(http: IncomingMessage, response: ServerRes
 }
 
 async function answerRequest(id: string, http: IncomingMessage, services: S3Services): Promise<S3Response> {
-  const url = http.url ?? '/';
-  const queryStart = url.indexOf('?');
-  const signed: SignedRequest = {
-    method: http.method ?? 'GET',
-    rawPath: queryStart < 0 ? url : url.slice(0, queryStart),
-    rawQuery: queryStart < 0 ? '' : url.slice(queryStart + 1),
-    headers: flatHeaders(http),
-  };
+  const signed = signedRequestOf(http);
   const route = routeS3Request({ method: signed.method, rawPath: signed.rawPath, rawQuery: signed.rawQuery, host: signed.headers.host }, services.rootDomain);
   const catalog = services.catalogOver(memoizedReads(services.tables, CATALOG_TABLES));
   const { accessKeyId, payload, signing } = await authenticate(signed, catalog, services);
@@ -89,13 +83,6 @@ async function authenticate(signed: SignedRequest, catalog: S3Catalog, services:
   return { accessKeyId: auth.credential.accessKeyId, payload: auth.payload, signing };
 }
 
-function flatHeaders(http: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(http.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
 
 async function sendResponse(response: ServerResponse, answer: S3Response, id: string, isHead: boolean): Promise<void> {
   response.statusCode = answer.status;

@@ -3,6 +3,7 @@
 // The actor owns the listening socket and the request counters; the services it hands the
 // handlers reach the tables and the block manager through this actor's `ask`.
 import { createServer, type Server } from 'node:http';
+import { awaitListening, closeHttpServer, listenHttp, listenResult, type ListenReport } from '../http';
 import { randomBytes } from 'node:crypto';
 import { assertNever, defineActor, restartWithBackoff, type InitContext, type Ref } from '../../runtime';
 import type { ListenAddress } from '../../../config/address';
@@ -14,11 +15,7 @@ import type { TableMessage } from '../../table/table';
 import { handleS3Request, type S3RequestCounters } from './pipeline';
 import type { S3BlockAccess, S3Catalog, S3Services } from './services';
 
-export interface S3ListenReport {
-  ok: boolean;
-  /** host:port or socket path on success; the reason on failure. */
-  detail: string;
-}
+export type S3ListenReport = ListenReport;
 
 export type S3ServerMessage =
   | { type: 'awaitListening'; replyTo: Ref<S3ListenReport> }
@@ -55,42 +52,25 @@ export const s3ServerActor = defineActor<S3ServerMessage, S3ServerState, S3Serve
     const server = createServer({ maxHeaderSize: S3_HEADER_BYTES_MAX, keepAliveTimeout: S3_KEEP_ALIVE_IDLE_MS, headersTimeout: S3_KEEP_ALIVE_IDLE_MS + 5_000 }, (request, response) => {
       void handleS3Request(request, response, services, counters);
     });
-    listen(server, context);
+    const self = context.self;
+    listenHttp(server, context.components.listen, (report) => context.tell(self, { type: 'listenResult', report }));
     return { server, listen: null, waiters: [], counters };
   },
   handle(message, context) {
     switch (message.type) {
       case 'awaitListening':
-        if (context.state.listen) return context.tell(message.replyTo, context.state.listen);
-        context.state.waiters.push(message.replyTo);
-        return;
+        return awaitListening(context.state, message.replyTo, context.tell);
       case 'listenResult':
-        context.state.listen = message.report;
         if (!message.report.ok) context.log.error('the S3 API cannot listen', { reason: message.report.detail });
-        for (const waiter of context.state.waiters.splice(0)) context.tell(waiter, message.report);
-        return;
+        return listenResult(context.state, message.report, context.tell);
       default:
         return assertNever(message);
     }
   },
-  cleanup(context) {
-    const server = context.state?.server;
-    if (!server) return;
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  },
+  cleanup: (context) => closeHttpServer(context.state?.server),
   status: (context) => ({ listening: context.state.listen?.detail ?? null, ...context.state.counters }),
 });
 
-function listen(server: Server, context: InitContext<S3ServerMessage, S3ServerComponents>): void {
-  const address = context.components.listen;
-  const self = context.self;
-  const where = address.kind === 'unix' ? address.path : `${address.host}:${address.port}`;
-  server.once('listening', () => context.tell(self, { type: 'listenResult', report: { ok: true, detail: where } }));
-  server.once('error', (error: Error) => context.tell(self, { type: 'listenResult', report: { ok: false, detail: `${where}: ${error.message}` } }));
-  if (address.kind === 'unix') server.listen(address.path);
-  else server.listen(address.port, address.host);
-}
 
 function servicesOf(context: InitContext<S3ServerMessage, S3ServerComponents>): S3Services {
   const { components } = context;
