@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Cluster } from '../test/harness/s3';
+import { measure } from './ops';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -28,29 +29,6 @@ const BUCKET = 'bench';
 
 function mbPerSecond(bytes: number, ms: number): number {
   return bytes / MIB / (ms / 1000);
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
-}
-
-/** Runs `count` operations with `concurrency` at once; ops/s and latency percentiles (ms). */
-async function measure(count: number, concurrency: number, operation: (index: number) => Promise<unknown>): Promise<{ perSecond: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let index = next++; index < count; index = next++) {
-        const begin = performance.now();
-        await operation(index);
-        latencies.push(performance.now() - begin);
-      }
-    }),
-  );
-  const elapsed = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  return { perSecond: count / (elapsed / 1000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
 }
 
 /** Peak VmRSS (MiB) of each process while `work` runs, sampled every RSS_SAMPLE_MS. */

@@ -5,6 +5,7 @@ import { ConfigError } from '../config';
 import { actorsCommand } from './actors';
 import { blockCommand } from './block';
 import { bucketCommand } from './bucket';
+import { k2vCommand } from './k2v';
 import { keyCommand } from './key';
 import { layoutCommand } from './layout';
 import { nodeCommand } from './node';
@@ -44,6 +45,7 @@ export function buildParser(argv: string[]) {
     .command(workerCommand)
     .command(keyCommand)
     .command(bucketCommand)
+    .command(k2vCommand)
     .demandCommand(1, 'name a command; `grange --help` lists them')
     .strict()
     .version(packageVersion())

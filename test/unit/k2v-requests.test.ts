@@ -27,7 +27,9 @@ describe('K2V routing', () => {
     expect(route('POST', '/b', 'search')).toBe('ReadBatch');
     expect(route('SEARCH', '/b')).toBe('ReadBatch');
     expect(route('POST', '/b', 'delete')).toBe('DeleteBatch');
-    expect(route('POST', '/b', 'poll_range')).toBe('PollRange');
+    expect(route('POST', '/b/pk', 'poll_range')).toBe('PollRange');
+    expect(route('SEARCH', '/b/pk', 'poll_range')).toBe('PollRange');
+    expect(codeOf(() => route('POST', '/b', 'poll_range'))).toBe('InvalidRequest');
   });
 
   it('decodes the partition key (slashes included) and refuses what it cannot route', () => {

@@ -20,6 +20,7 @@ import {
   merkleRoot,
   partitionKeyRange,
   partitionOfKey,
+  quorums,
   partitionOfRowKey,
   rowKey,
   rowKeyOf,
@@ -36,6 +37,7 @@ import { dataTreeName, gcTodoTreeName, merkleTodoTreeName, merkleTreeName, migra
 import { gcPollDelayMs, gcWorker, type GcStatus } from './gc-worker';
 import { insertQueueWorker } from './insert-queue-worker';
 import type { SchemaLookup } from './storage';
+import { checkCounterQuery, localCounterRows, mergeCounterRows, type CounterQuery, type CounterRow } from './counter-scan';
 import { answerBatch, checkBatchItems, type BatchItem, type ReplicaBatchMessage } from './replica-batch';
 import { syncWorker, type RoundReport, type SyncStatus, type TableRootsMessage } from './sync-worker';
 
@@ -89,6 +91,10 @@ export type TableMessage =
   | TableRootsMessage
   // A peer's syncer: requests to several of this node's replicas at once (replica-batch.ts).
   | ReplicaBatchMessage
+  // Node-local counters over a key range, from every storage node, merged (counter-scan.ts);
+  // and one node's own, asked by the node that merges.
+  | { type: 'counterScan'; query: CounterQuery; replyTo: Ref<CounterRow[]> }
+  | { type: 'localCounters'; query: CounterQuery; replyTo: Ref<CounterRow[]> }
   | { type: 'done'; replyTo: Ref<unknown>; outcome: Outcome<unknown> };
 
 export interface TableStats {
@@ -102,7 +108,7 @@ export interface TableStats {
   gc: GcStatus;
 }
 
-export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'counters', 'stats', 'compareRoots', 'replicaBatch'] as const;
+export const TABLE_REMOTE_TYPES = ['insert', 'get', 'range', 'counters', 'stats', 'compareRoots', 'replicaBatch', 'localCounters'] as const;
 
 export interface TableComponents {
   schema: TableSchema<unknown>;
@@ -204,6 +210,8 @@ export const tableActor = defineActor<TableMessage, TableState, TableComponents>
       case 'stats': return context.tell(message.replyTo, tableStats(context));
       case 'compareRoots': return onCompareRoots(message, context);
       case 'replicaBatch': return onReplicaBatch(message, context);
+      case 'counterScan': return onCounterScan(message, context);
+      case 'localCounters': return onLocalCounters(message, context);
       case 'done': return message.outcome.ok ? context.tell(message.replyTo, message.outcome.value) : context.replyError(message.replyTo, message.outcome.error);
       default: return assertNever(message);
     }
@@ -466,6 +474,41 @@ function onCounters(message: Extract<TableMessage, { type: 'counters' }>, contex
   );
   const merged = replies.then((answers) => counters.map((_, index) => Math.max(0, ...[...answers.values()].map((values) => values[index] ?? 0))));
   context.pipeToSelf(merged, (outcome) => ({ type: 'done', replyTo: replyTo as Ref<unknown>, outcome }));
+}
+
+// ---- counter scans -----------------------------------------------------------------------------
+
+function onLocalCounters(message: Extract<TableMessage, { type: 'localCounters' }>, context: Context): void {
+  try {
+    context.tell(message.replyTo, localCounterRows(context.components.store, checkCounterQuery(message.query)));
+  } catch (error) {
+    context.replyError(message.replyTo, error as Error);
+  }
+}
+
+/**
+ * Asks every storage node of the live layout versions; fails when more nodes are silent than a
+ * read quorum allows to miss (RF - R): past that, a key could have no holder among the answers.
+ */
+function onCounterScan(message: Extract<TableMessage, { type: 'counterScan' }>, context: Context): void {
+  let query: CounterQuery;
+  try {
+    query = checkCounterQuery(message.query);
+  } catch (error) {
+    return context.replyError(message.replyTo, error as Error);
+  }
+  const { replicaTimeoutMs, policy } = context.components;
+  const nodes = new Set<string>();
+  for (let partition = 0; partition < PARTITION_COUNT; partition++) for (const node of context.state.placement.holders(partition)) nodes.add(node);
+  const tableAt = (node: string): Ref<TableMessage> => ({ node, path: context.path });
+  const asks = [...nodes].map((node) => context.ask(tableAt(node), (replyTo: Ref<CounterRow[]>) => ({ type: 'localCounters' as const, query, replyTo }), replicaTimeoutMs));
+  const mayMiss = policy.replicationFactor - quorums(policy.replicationFactor, policy.consistencyMode).read;
+  const merged = Promise.allSettled(asks).then((outcomes) => {
+    const replies = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    if (outcomes.length - replies.length > mayMiss) throw new QuorumError(`counter scan: ${outcomes.length - replies.length} of ${outcomes.length} nodes did not answer`);
+    return mergeCounterRows(replies, query.limit, query.reverse);
+  });
+  context.pipeToSelf(merged, (outcome) => ({ type: 'done', replyTo: message.replyTo as Ref<unknown>, outcome }));
 }
 
 // ---- range reads -------------------------------------------------------------------------------

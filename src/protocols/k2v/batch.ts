@@ -140,12 +140,60 @@ export function searchJson(search: Search): Record<string, unknown> {
   return { partitionKey, prefix, start, end, limit, reverse, conflictsOnly, tombstones, singleItem };
 }
 
+export interface PollRangeRequest {
+  search: Search;
+  timeoutSeconds: number;
+  /** What the caller saw (node -> latest time), or null on its first call. */
+  seen: CausalContext | null;
+}
+
+/** PollRange's body: { prefix, start, end, timeout, seenMarker }, all optional. */
+export function parsePollRange(json: unknown, partitionKey: string): PollRangeRequest {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new K2vError('InvalidJson', 'PollRange: the body must be a JSON object');
+  const body = json as Record<string, unknown>;
+  const timeout = body.timeout ?? K2V_LIMITS.pollTimeoutDefaultSeconds;
+  if (!Number.isSafeInteger(timeout) || (timeout as number) < 1) throw new K2vError('InvalidJson', 'PollRange: timeout must be a number of seconds');
+  const marker = body.seenMarker;
+  if (marker !== undefined && marker !== null && typeof marker !== 'string') throw new K2vError('InvalidJson', 'PollRange: seenMarker must be a string or null');
+  const search: Search = {
+    partitionKey,
+    prefix: optionalString(body.prefix, 'prefix', 0),
+    start: optionalString(body.start, 'start', 0),
+    end: optionalString(body.end, 'end', 0),
+    limit: null,
+    reverse: false,
+    singleItem: false,
+    conflictsOnly: false,
+    tombstones: true,
+  };
+  return { search, timeoutSeconds: Math.min(timeout as number, K2V_LIMITS.pollTimeoutMaxSeconds), seen: typeof marker === 'string' ? decodeCausalityToken(marker) : null };
+}
+
+/** ReadIndex's query: the same bounds as a search, over partition keys. */
+export function parseIndexQuery(query: ReadonlyMap<string, string>): Search {
+  const limitText = query.get('limit');
+  if (limitText !== undefined && !/^\d+$/.test(limitText)) throw new K2vError('InvalidArgument', `limit must be a non-negative integer, got ${JSON.stringify(limitText)}`);
+  const reverse = query.get('reverse');
+  if (reverse !== undefined && reverse !== 'true' && reverse !== 'false') throw new K2vError('InvalidArgument', 'reverse must be true or false');
+  return {
+    partitionKey: '',
+    prefix: query.get('prefix') ?? null,
+    start: query.get('start') ?? null,
+    end: query.get('end') ?? null,
+    limit: limitText === undefined ? null : Number(limitText),
+    reverse: reverse === 'true',
+    singleItem: false,
+    conflictsOnly: false,
+    tombstones: false,
+  };
+}
+
 function keyAfter(key: Buffer): Buffer {
   return Buffer.concat([key, Buffer.from([0])]);
 }
 
 /** The first key after every key starting with `prefix`; null if there is none (all 0xff). */
-function prefixUpperBound(prefix: Buffer): Buffer | null {
+export function prefixUpperBound(prefix: Buffer): Buffer | null {
   const bytes = Buffer.from(prefix);
   for (let index = bytes.length - 1; index >= 0; index--) {
     if (bytes[index]! < 0xff) {

@@ -7,7 +7,7 @@
 //
 // The merge (union of values above the largest discard time, per node) is commutative,
 // associative and idempotent, so the item is a CRDT row of the generic table engine.
-import type { TableSchema } from '../table/schema';
+import type { TableEffects, TableSchema } from '../table/schema';
 import type { CausalContext } from './causality';
 
 /** A value, or null for a deletion (tombstone). */
@@ -111,6 +111,28 @@ export function k2vPartitionKey(bucketId: Buffer, partitionKey: string): Buffer 
   return Buffer.concat([bucketId, Buffer.from(partitionKey, 'utf8')]);
 }
 
+/**
+ * Node-local counters per (bucket, partition key), kept by every replica in the write's transaction
+ * (ReadIndex lists them): items that are not tombstones, items with concurrent values, values
+ * (deletions excluded) and their bytes. `entries` first: a key is listed while it is positive.
+ */
+export const K2V_INDEX_COUNTERS = ['k2v_entries', 'k2v_conflicts', 'k2v_values', 'k2v_bytes'] as const;
+
+function indexCounts(item: K2vItem | null): number[] {
+  if (item === null) return [0, 0, 0, 0];
+  const values = valuesOf(item);
+  const live = values.filter((value): value is Buffer => value !== null);
+  return [isK2vTombstone(item) ? 0 : 1, values.length > 1 ? 1 : 0, live.length, live.reduce((sum, value) => sum + value.length, 0)];
+}
+
+function adjustIndex(old: K2vItem | null, next: K2vItem, effects: TableEffects): void {
+  const [before, after] = [indexCounts(old), indexCounts(next)];
+  const key = k2vPartitionKey(next.bucketId, next.partitionKey);
+  K2V_INDEX_COUNTERS.forEach((counter, index) => {
+    if (after[index] !== before[index]) effects.adjust(counter, key, after[index]! - before[index]!);
+  });
+}
+
 export const k2vItemSchema: TableSchema<K2vItem> = {
   name: 'k2v_item',
   replication: 'sharded',
@@ -118,6 +140,7 @@ export const k2vItemSchema: TableSchema<K2vItem> = {
   sortKey: (item) => Buffer.from(item.sortKey, 'utf8'),
   merge: mergeItems,
   isTombstone: isK2vTombstone,
+  updated: adjustIndex,
   toWire: (item) => ({
     b: item.bucketId,
     p: item.partitionKey,

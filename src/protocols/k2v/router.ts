@@ -30,6 +30,10 @@ export function routeK2vRequest(request: { method: string; rawPath: string; rawQ
 }
 
 function itemOperation(method: string, query: ReadonlyMap<string, string>): K2vOperation {
+  if (query.has('poll_range')) {
+    if (method === 'POST' || method === 'SEARCH') return 'PollRange';
+    throw new K2vError('MethodNotAllowed', `PollRange is POST or SEARCH, not ${method}`);
+  }
   const sortKey = query.get('sort_key');
   if (sortKey === undefined) throw new K2vError('InvalidRequest', 'item operations need the sort_key query parameter');
   if (Buffer.byteLength(sortKey) > K2V_LIMITS.sortKeyBytesMax) throw new K2vError('KeyTooLong', `a sort key is at most ${K2V_LIMITS.sortKeyBytesMax} bytes`);
@@ -45,7 +49,7 @@ function bucketOperation(method: string, query: ReadonlyMap<string, string>): K2
   if (method !== 'POST') throw new K2vError('MethodNotAllowed', `${method} is not a K2V bucket operation (GET, POST, SEARCH)`);
   if (query.has('search')) return 'ReadBatch';
   if (query.has('delete')) return 'DeleteBatch';
-  if (query.has('poll_range')) return 'PollRange';
+  if (query.has('poll_range')) throw new K2vError('InvalidRequest', 'PollRange names a partition key: POST /<bucket>/<partition key>?poll_range');
   return 'InsertBatch';
 }
 

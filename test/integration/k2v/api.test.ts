@@ -3,6 +3,7 @@
 // pagination, a node down, and the precise errors of bad requests.
 import { K2vClient, K2vClientError } from '../../../src/client/k2v-client';
 import { S3_TEST_REGION, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
+import { waitFor } from '../../harness/wait';
 
 const BUCKET = 'k2v-test';
 let s3: S3Cluster;
@@ -79,6 +80,26 @@ describe('single items', () => {
   });
 });
 
+describe('PollRange', () => {
+  test('reports only the items changed since its seen marker', async () => {
+    await clients[0]!.insertBatch(BUCKET, ['a', 'b', 'c'].map((sk) => ({ pk: 'range', sk, ct: null, v: Buffer.from(`first ${sk}`) })));
+    const poll = async (index: number, marker: string | null, timeout = 60): Promise<{ status: number; body: { seenMarker: string; items: { sk: string; v: (string | null)[] }[] } | null }> => {
+      const answer = await clients[index]!.request('POST', `/${BUCKET}/range`, { poll_range: '' }, Buffer.from(JSON.stringify({ seenMarker: marker, timeout })));
+      return { status: answer.status, body: answer.status === 200 ? JSON.parse(answer.body.toString()) : null };
+    };
+    const first = await poll(1, null);
+    expect(first.body!.items.map((item) => item.sk)).toEqual(['a', 'b', 'c']);
+    expect((await poll(2, first.body!.seenMarker, 1)).status).toBe(304);
+    const waiting = poll(2, first.body!.seenMarker);
+    const b = await clients[0]!.readItem(BUCKET, 'range', 'b');
+    await clients[0]!.insertItem(BUCKET, 'range', 'b', Buffer.from('second b'), b!.token);
+    const changed = await waiting;
+    expect(changed.status).toBe(200);
+    expect(changed.body!.items.map((item) => [item.sk, Buffer.from(item.v[0]!, 'base64').toString()])).toEqual([['b', 'second b']]);
+    expect((await poll(1, changed.body!.seenMarker, 1)).status).toBe(304);
+  });
+});
+
 describe('batches', () => {
   const sortKeys = Array.from({ length: 30 }, (_, index) => `item-${String(index).padStart(2, '0')}`);
 
@@ -119,6 +140,50 @@ describe('batches', () => {
     expect(deleted).toEqual(expect.objectContaining({ partitionKey: 'doomed', deletedItems: 3 }));
     const [after] = await clients[2]!.readBatch(BUCKET, [{ partitionKey: 'doomed' }]);
     expect(after!.items).toEqual([]);
+  });
+});
+
+describe('ReadIndex', () => {
+  test('counts entries, conflicts, values and bytes per partition key, with prefix, limit and reverse', async () => {
+    await clients[0]!.insertBatch(BUCKET, [
+      { pk: 'idx-a', sk: '1', ct: null, v: Buffer.from('aa') },
+      { pk: 'idx-a', sk: '2', ct: null, v: Buffer.from('bbb') },
+      { pk: 'idx-b', sk: '1', ct: null, v: Buffer.from('c') },
+      { pk: 'idx-c', sk: '1', ct: null, v: Buffer.from('gone') },
+    ]);
+    await clients[1]!.insertItem(BUCKET, 'idx-a', '2', Buffer.from('dddd')); // a conflict
+    const gone = await clients[2]!.readItem(BUCKET, 'idx-c', '1');
+    await clients[2]!.deleteItem(BUCKET, 'idx-c', '1', gone!.token);
+    const index = async (query: Record<string, string>): Promise<{ partitionKeys: unknown[]; more: boolean; nextStart: string | null }> => {
+      const answer = await clients[0]!.request('GET', `/${BUCKET}`, query);
+      expect(answer.status).toBe(200);
+      return JSON.parse(answer.body.toString()) as { partitionKeys: unknown[]; more: boolean; nextStart: string | null };
+    };
+    const expected = [
+      { pk: 'idx-a', entries: 2, conflicts: 1, values: 3, bytes: 9 },
+      { pk: 'idx-b', entries: 1, conflicts: 0, values: 1, bytes: 1 },
+    ];
+    await waitFor(async () => JSON.stringify((await index({ prefix: 'idx-' })).partitionKeys) === JSON.stringify(expected), { what: 'the index to count idx-a and idx-b', timeoutMs: 20_000 });
+    expect(await index({ prefix: 'idx-', limit: '1' })).toEqual(expect.objectContaining({ partitionKeys: [expected[0]], more: true, nextStart: 'idx-b' }));
+    expect((await index({ prefix: 'idx-', reverse: 'true' })).partitionKeys).toEqual([expected[1], expected[0]]);
+    expect((await index({ start: 'idx-b', end: 'idx-c' })).partitionKeys).toEqual([expected[1]]);
+  });
+});
+
+describe('operator CLI', () => {
+  test('grange k2v insert, read, index and delete, with --json', async () => {
+    const key = s3.credentials.accessKeyId;
+    await s3.cli(1, ['k2v', 'insert', BUCKET, 'cli', 'one', 'hello from the CLI', '--key', key]);
+    const read = JSON.parse(await s3.cli(2, ['k2v', 'read', BUCKET, 'cli', 'one', '--key', key, '--json'])) as { values: string[]; token: string };
+    expect(read.values).toEqual([Buffer.from('hello from the CLI').toString('base64')]);
+    expect(await s3.cli(0, ['k2v', 'read', BUCKET, 'cli', 'one', '--key', key])).toContain('hello from the CLI');
+    await waitFor(async () => (await s3.cli(0, ['k2v', 'index', BUCKET, '--prefix', 'cli', '--key', key])).includes('cli'), { what: 'the index to list cli', timeoutMs: 20_000 });
+    const index = JSON.parse(await s3.cli(0, ['k2v', 'index', BUCKET, '--prefix', 'cli', '--key', key, '--json'])) as { partitionKeys: unknown[] };
+    expect(index.partitionKeys).toEqual([{ pk: 'cli', entries: 1, conflicts: 0, values: 1, bytes: 18 }]);
+    await s3.cli(1, ['k2v', 'delete', BUCKET, 'cli', 'one', '--key', key]);
+    expect(await s3.cli(2, ['k2v', 'read', BUCKET, 'cli', 'one', '--key', key])).toContain('(deleted)');
+    await expect(s3.cli(0, ['k2v', 'read', BUCKET, 'cli', 'never', '--key', key])).rejects.toThrow(/no item cli\/never/);
+    await expect(s3.cli(0, ['k2v', 'read', 'no-such-bucket', 'cli', 'one', '--key', key])).rejects.toThrow(/NoSuchBucket/);
   });
 });
 

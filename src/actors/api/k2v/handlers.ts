@@ -3,9 +3,9 @@
 // writes only its change (what the client's token supersedes, and the new value): replicas merge.
 import { decodeCausalityToken, encodeCausalityToken, k2vNodeId, type CausalContext } from '../../../protocols/k2v/causality';
 import { K2vError } from '../../../protocols/k2v/errors';
-import { causalContextOf, itemWrite, k2vItemSchema, k2vPartitionKey, latestTimeOf, valuesOf, type K2vItem, type K2vValue } from '../../../protocols/k2v/item';
+import { causalContextOf, isK2vTombstone, itemWrite, K2V_INDEX_COUNTERS, k2vItemSchema, k2vPartitionKey, latestTimeOf, valuesOf, type K2vItem, type K2vValue } from '../../../protocols/k2v/item';
 import { K2V_LIMITS } from '../../../protocols/k2v/limits';
-import { itemJson, parseInsertBatch, parseJson, parseSearches, searchBounds, searchJson, searchKeeps, type Search } from '../../../protocols/k2v/batch';
+import { itemJson, parseIndexQuery, parseInsertBatch, parseJson, parsePollRange, parseSearches, prefixUpperBound, searchBounds, searchJson, searchKeeps, type Search } from '../../../protocols/k2v/batch';
 import { TABLE_CLIENT_RANGE_LIMIT_MAX } from '../../table/client';
 import type { BucketPermissions } from '../s3/services';
 import type { K2vOperation } from '../../../protocols/k2v/router';
@@ -210,11 +210,48 @@ async function mapLimited<T, R>(items: readonly T[], run: (item: T) => Promise<R
   return results;
 }
 
-const notYet =
-  (operation: string): K2vHandler =>
-  async () => {
-    throw new K2vError('NotImplemented', `${operation} is not implemented yet`);
-  };
+const readIndex: K2vHandler = async (request) => {
+  const bucketId = await bucketOf(request, 'read');
+  const search = parseIndexQuery(request.route.query);
+  const wanted = Math.min(search.limit ?? K2V_LIMITS.searchItemsMax, K2V_LIMITS.searchItemsMax);
+  const bounds = searchBounds(search);
+  const rows = await request.services.scanCounters({
+    counters: [...K2V_INDEX_COUNTERS],
+    start: Buffer.concat([bucketId, bounds.start ?? Buffer.alloc(0)]),
+    end: bounds.end ? Buffer.concat([bucketId, bounds.end]) : prefixUpperBound(bucketId),
+    limit: wanted + 1,
+    reverse: search.reverse,
+  });
+  const partitionKeys = rows.slice(0, wanted).map(([key, [entries, conflicts, values, bytes]]) => ({ pk: key.subarray(bucketId.length).toString('utf8'), entries, conflicts, values, bytes }));
+  const next = rows[wanted];
+  const { prefix, start, end, limit, reverse } = search;
+  return { status: 200, body: { prefix, start, end, limit, reverse, partitionKeys, more: next !== undefined, nextStart: next ? next[0].subarray(bucketId.length).toString('utf8') : null } };
+};
+
+/**
+ * Items of the range changed since the seen marker (a node -> latest time map, encoded as a
+ * causality token), re-read every K2V_POLL_INTERVAL_MS until some are or the timeout passes
+ * (304). Without a marker: the whole range at once. A poll watches the first
+ * K2V_LIMITS.searchItemsMax items of its range. Every stamp one node makes is later than its
+ * earlier ones (K2vServices.lastTime), so "changed" is "has a time past the marker's".
+ */
+const pollRange: K2vHandler = async (request) => {
+  const bucketId = await bucketOf(request, 'read');
+  const poll = parsePollRange(parseJson(await request.body(K2V_LIMITS.batchBodyBytesMax)), request.route.partitionKey!);
+  const deadline = request.services.nowMs() + poll.timeoutSeconds * 1000;
+  for (;;) {
+    const { items } = await runSearch(request, bucketId, poll.search);
+    const changed = poll.seen === null ? items.filter((item) => !isK2vTombstone(item)) : items.filter((item) => isNewer(causalContextOf(item), poll.seen!));
+    if (poll.seen === null || changed.length > 0) {
+      const marker = new Map(poll.seen ?? []);
+      for (const item of items) for (const [node, time] of causalContextOf(item)) marker.set(node, Math.max(time, marker.get(node) ?? 0));
+      return { status: 200, body: { seenMarker: encodeCausalityToken(marker), items: changed.map(itemJson) } };
+    }
+    const left = deadline - request.services.nowMs();
+    if (left <= 0 || request.http.destroyed) return { status: 304 };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(K2V_POLL_INTERVAL_MS, left)));
+  }
+};
 
 export const k2vHandlers: Readonly<Record<K2vOperation, K2vHandler>> = {
   ReadItem: readItem,
@@ -224,7 +261,7 @@ export const k2vHandlers: Readonly<Record<K2vOperation, K2vHandler>> = {
   InsertBatch: insertBatch,
   ReadBatch: readBatch,
   DeleteBatch: deleteBatch,
-  ReadIndex: notYet('ReadIndex'),
-  PollRange: notYet('PollRange'),
+  ReadIndex: readIndex,
+  PollRange: pollRange,
 };
 

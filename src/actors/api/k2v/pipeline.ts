@@ -12,6 +12,7 @@ import { memoizedReads, type TableClient } from '../../table/client';
 import { openPayload, readSmallBody } from '../s3/body';
 import type { S3Catalog } from '../s3/services';
 import type { Logger } from '../../../log';
+import type { CounterQuery, CounterRow } from '../../table/counter-scan';
 import { k2vHandlers } from './handlers';
 
 export interface K2vServices {
@@ -22,6 +23,8 @@ export interface K2vServices {
   nowMs(): number;
   randomBytes(size: number): Buffer;
   log: Logger;
+  /** Node-local counters over a key range, merged from every storage node (ReadIndex). */
+  scanCounters(query: CounterQuery): Promise<CounterRow[]>;
   /** The largest time this node stamped on a value since it started (values of one node never share one). */
   lastTime: number;
 }

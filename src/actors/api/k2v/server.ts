@@ -8,7 +8,9 @@ import { assertNever, defineActor, restartWithBackoff, type InitContext, type Re
 import type { ListenAddress } from '../../../config/address';
 import { K2V_LIMITS } from '../../../protocols/k2v/limits';
 import { S3_HEADER_BYTES_MAX, S3_KEEP_ALIVE_IDLE_MS } from '../../../protocols/s3/limits';
-import { tableClient, type TableAsk, type TableClient } from '../../table/client';
+import { TABLE_PATH_PREFIX, tableClient, type TableAsk, type TableClient } from '../../table/client';
+import type { CounterRow } from '../../table/counter-scan';
+import { k2vItemSchema } from '../../../protocols/k2v/item';
 import type { TableMessage } from '../../table/table';
 import type { S3Catalog } from '../s3/services';
 import { handleK2vRequest, type K2vCounters, type K2vServices } from './pipeline';
@@ -83,5 +85,7 @@ function servicesOf(context: InitContext<K2vServerMessage, K2vServerComponents>)
     randomBytes,
     log: context.log,
     lastTime: 0,
+    scanCounters: (query) =>
+      context.ask({ path: `${TABLE_PATH_PREFIX}${k2vItemSchema.name}` } as Ref<TableMessage>, (replyTo: Ref<CounterRow[]>) => ({ type: 'counterScan' as const, query, replyTo }), components.requestTimeoutMs),
   };
 }
