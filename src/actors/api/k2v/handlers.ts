@@ -90,10 +90,15 @@ const pollItem: K2vHandler = async (request) => {
     const item = await readItemRow(request, bucketId, request.route.partitionKey!, sortKeyOf(request));
     if (item !== null && isNewer(causalContextOf(item), seen)) return itemResponse(item, format);
     const left = deadline - request.services.nowMs();
-    if (left <= 0 || request.http.destroyed) return { status: 304 };
+    if (left <= 0 || clientGone(request)) return { status: 304 };
     await new Promise((resolve) => setTimeout(resolve, Math.min(K2V_POLL_INTERVAL_MS, left)));
   }
 };
+
+/** The client hung up: a poll stops waiting. (The request itself ends once its body is read.) */
+function clientGone(request: K2vRequest): boolean {
+  return request.http.socket === null || request.http.socket.destroyed;
+}
 
 /** Some node wrote after what the token saw. */
 function isNewer(context: CausalContext, seen: CausalContext): boolean {
@@ -248,7 +253,7 @@ const pollRange: K2vHandler = async (request) => {
       return { status: 200, body: { seenMarker: encodeCausalityToken(marker), items: changed.map(itemJson) } };
     }
     const left = deadline - request.services.nowMs();
-    if (left <= 0 || request.http.destroyed) return { status: 304 };
+    if (left <= 0 || clientGone(request)) return { status: 304 };
     await new Promise((resolve) => setTimeout(resolve, Math.min(K2V_POLL_INTERVAL_MS, left)));
   }
 };
