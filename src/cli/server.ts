@@ -101,8 +101,11 @@ async function runServer(configPath: string, config: GrangeConfig, rootDir: stri
 function s3AccessLines(config: GrangeConfig, access: SingleNodeS3Access): string[] {
   const bind = config.s3Api.apiBindAddr!;
   const endpoint = bind.kind === 'unix' ? bind.path : `http://${bind.host === '0.0.0.0' || bind.host === '::' ? '127.0.0.1' : bind.host}:${bind.port}`;
+  const k2v = config.k2vApi?.apiBindAddr;
+  const k2vLine = k2v && k2v.kind !== 'unix' ? [`  k2v api:   http://${k2v.host === '0.0.0.0' || k2v.host === '::' ? '127.0.0.1' : k2v.host}:${k2v.port} (same key; grange k2v read|insert|delete|index)`] : [];
   return [
     `  s3 api:    ${endpoint} (region ${config.s3Api.s3Region})`,
+    ...k2vLine,
     `  key id:    ${access.accessKeyId}`,
     `  secret:    ${access.secretAccessKey}`,
     `  bucket:    ${access.bucket}`,
