@@ -114,6 +114,8 @@ export interface RawRequest {
   headers?: Record<string, string>;
   body?: Buffer | string;
   region?: string;
+  /** The signing service (default s3; K2V signs as k2v). */
+  service?: string;
   /** Signing time (default now). */
   signingDate?: Date;
 }
@@ -133,7 +135,7 @@ export async function signedRequest(endpoint: string, credentials: S3Credentials
   else headers['x-amz-content-sha256'] ??= createHash('sha256').update('').digest('hex');
   let finalHeaders = headers;
   if (credentials !== null) {
-    const signer = new SignatureV4({ credentials, region: request.region ?? S3_TEST_REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+    const signer = new SignatureV4({ credentials, region: request.region ?? S3_TEST_REGION, service: request.service ?? 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
     const signed = await signer.sign(
       { method: request.method, protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: request.path, query: request.query ?? {}, headers, ...(body !== undefined ? { body } : {}) },
       request.signingDate ? { signingDate: request.signingDate } : {},

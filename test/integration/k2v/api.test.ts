@@ -2,7 +2,7 @@
 // concurrent values and causality tokens, tombstones, polling, batches with filters and
 // pagination, a node down, and the precise errors of bad requests.
 import { K2vClient, K2vClientError } from '../../../src/client/k2v-client';
-import { S3_TEST_REGION, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
+import { S3_TEST_REGION, signedRequest, startS3Cluster, type S3Cluster, type S3Credentials } from '../../harness/s3';
 import { waitFor } from '../../harness/wait';
 
 const BUCKET = 'k2v-test';
@@ -192,6 +192,16 @@ describe('bad requests', () => {
   const outcome = (answer: { status: number; body: Buffer }): string => `${answer.status} ${answer.body.length > 0 ? (JSON.parse(answer.body.toString()) as { code: string }).code : ''}`.trim();
   const post = (query: Record<string, string>, body: string, client = clients[0]!): Promise<string> => client.request('POST', `/${BUCKET}`, query, Buffer.from(body)).then(outcome);
 
+  test("AWS's own signer with service k2v is accepted; a request signed for s3 is refused", async () => {
+    const endpoint = s3.k2vEndpoints[0]!;
+    const accepted = await signedRequest(endpoint, s3.credentials, { method: 'PUT', path: `/${BUCKET}/signed`, query: { sort_key: 'by smithy' }, body: 'v', service: 'k2v' });
+    expect(accepted.status).toBe(204);
+    expect(text((await clients[1]!.readItem(BUCKET, 'signed', 'by smithy'))!.values)).toEqual(['v']);
+    const wrongService = await signedRequest(endpoint, s3.credentials, { method: 'GET', path: `/${BUCKET}/signed`, query: { sort_key: 'by smithy' } });
+    expect(wrongService.status).toBe(400);
+    expect(JSON.parse(wrongService.body).message).toMatch(/service/);
+  });
+
   test('get the precise 4xx', async () => {
     expect(outcome(await clients[0]!.request('DELETE', `/${BUCKET}/pk`, { sort_key: 'sk' }))).toBe('400 InvalidRequest');
     expect(outcome(await clients[0]!.request('GET', `/${BUCKET}/pk`, {}))).toBe('400 InvalidRequest');
@@ -202,6 +212,7 @@ describe('bad requests', () => {
     expect(await post({ search: '' }, JSON.stringify([{ prefix: 'no partition key' }]))).toBe('400 InvalidJson');
     const tooMany = Array.from({ length: 1001 }, (_, index) => ({ pk: 'p', sk: `s${index}`, ct: null, v: null }));
     expect(await post({}, JSON.stringify(tooMany))).toBe('400 BatchTooLarge');
+    expect(await failure(clients[0]!.insertItem(BUCKET, 'pk', 'big', Buffer.alloc(1024 * 1024 + 1)))).toBe('413 PayloadTooLarge');
     expect(await failure(clients[0]!.readItem('no-such-bucket', 'pk', 'sk'))).toBe('404 NoSuchBucket');
     const stranger = JSON.parse(await s3.cli(0, ['key', 'create', 'k2v-stranger', '--json'])) as S3Credentials;
     expect(await failure(clientOf(1, stranger).readItem(BUCKET, 'pk', 'sk'))).toBe('403 AccessDenied');

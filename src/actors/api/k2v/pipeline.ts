@@ -9,7 +9,7 @@ import { routeK2vRequest, type K2vOperation, type K2vRoute } from '../../../prot
 import { S3Error } from '../../../protocols/s3/errors';
 import { QuorumError } from '../../table/table';
 import { memoizedReads, type TableClient } from '../../table/client';
-import { openPayload, readSmallBody } from '../s3/body';
+import { openPayload, readSmallBody, type Payload } from '../s3/body';
 import type { S3Catalog } from '../s3/services';
 import type { Logger } from '../../../log';
 import type { CounterQuery, CounterRow } from '../../table/counter-scan';
@@ -80,10 +80,20 @@ async function answerRequest(http: IncomingMessage, services: K2vServices): Prom
   const signing = verifySignature(signed, auth, secret);
   const route = routeK2vRequest(signed);
   const payload = openPayload(http, signed, auth.payload, signing);
-  const request: K2vRequest = { http, route, accessKeyId: auth.credential.accessKeyId, catalog, body: (maxBytes) => readSmallBody(payload, maxBytes), services };
+  const request: K2vRequest = { http, route, accessKeyId: auth.credential.accessKeyId, catalog, body: (maxBytes) => bodyOf(payload, maxBytes), services };
   return HANDLERS[route.operation](request);
 }
 
+
+/** The whole body; past `maxBytes`, 413 (a value or batch too large), not S3's 400. */
+async function bodyOf(payload: Payload, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readSmallBody(payload, maxBytes);
+  } catch (error) {
+    if (error instanceof S3Error && error.code === 'MaxMessageLengthExceeded') throw new K2vError('PayloadTooLarge', `the request body is over ${maxBytes} bytes`);
+    throw error;
+  }
+}
 
 function send(response: ServerResponse, answer: K2vResponse): void {
   response.statusCode = answer.status;
