@@ -51,13 +51,16 @@ async function plainTcpMegabytesPerSecond(totalBytes: number): Promise<number> {
       const pump = () => { while (sent < ${totalBytes}) { sent += payload.length; if (!socket.write(payload)) return socket.once('drain', pump); } };
       pump();
     });`;
+  // Each exit is awaited from a promise made at spawn: the sink often exits before the sender,
+  // and a listener added after an 'exit' waits forever (this bench once hung so, no timer left).
   const sink = spawn(process.execPath, ['-e', sinkSource], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const sinkExited = new Promise((resolve) => sink.on('exit', resolve));
   await new Promise<void>((resolve) => sink.stdout.once('data', () => resolve()));
   const sender = spawn(process.execPath, ['-e', senderSource], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const senderExited = new Promise((resolve) => sender.on('exit', resolve));
   let output = '';
   sender.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise((resolve) => sender.on('exit', resolve));
-  await new Promise((resolve) => sink.on('exit', resolve));
+  await Promise.all([senderExited, sinkExited]);
   const elapsedMs = Number(output.trim());
   return totalBytes / 1e6 / (elapsedMs / 1000);
 }
