@@ -47,6 +47,16 @@ export async function inspectBlock(cluster: Cluster, index: number, hash: Buffer
   }
 }
 
+/** What one node knows of several blocks, over one connection (not one per block). */
+export async function inspectBlocks(cluster: Cluster, index: number, hashes: readonly Buffer[]): Promise<BlockInspectReply[]> {
+  const client = await cluster.client(index);
+  try {
+    return await Promise.all(hashes.map((hash) => client.ask<BlockManagerMessage, BlockInspectReply>(BLOCKS_PATH, (replyTo) => ({ type: 'inspectBlock', hash, replyTo }), ASK_TIMEOUT_MS)));
+  } finally {
+    await client.close();
+  }
+}
+
 /** Has one node's resync worker check every block it holds a reference to. */
 export async function repairBlocks(cluster: Cluster, index: number): Promise<void> {
   const client = await cluster.client(index);

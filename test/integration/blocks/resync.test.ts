@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyLayout, layoutOf, stageRoles, startTableCluster } from '../../harness/tables';
-import { getBlock, inspectBlock, putBlock, randomBlock, repairBlocks, writeBlockRefs } from '../../harness/blocks';
+import { getBlock, inspectBlock, inspectBlocks, putBlock, randomBlock, repairBlocks, writeBlockRefs } from '../../harness/blocks';
 import type { Cluster } from '../../harness/cluster';
 import { waitFor } from '../../harness/wait';
 
@@ -33,7 +33,7 @@ describe('block resync', () => {
     for (const block of blocks) await putBlock(cluster, 0, block);
     await writeBlockRefs(cluster, 0, blocks.map((block, i) => liveRef(block.hash, `v${i}`)));
     // Node 3 must hold the references itself: resync restores what its own refcounts name.
-    await waitFor(async () => (await Promise.all(blocks.map((block) => inspectBlock(cluster, 2, block.hash)))).every((state) => state.refcount === 1), {
+    await waitFor(async () => (await inspectBlocks(cluster, 2, blocks.map((block) => block.hash))).every((state) => state.refcount === 1), {
       what: 'node 3 to count a reference to every block',
     });
 
@@ -43,7 +43,7 @@ describe('block resync', () => {
     await cluster.restart(2, { bootstrap: true });
     await cluster.waitForMesh();
     await repairBlocks(cluster, 2);
-    await waitFor(async () => (await Promise.all(blocks.map((block) => inspectBlock(cluster, 2, block.hash)))).every((state) => state.present), {
+    await waitFor(async () => (await inspectBlocks(cluster, 2, blocks.map((block) => block.hash))).every((state) => state.present), {
       what: 'node 3 to hold every block again',
       timeoutMs: RESYNC_TIMEOUT_MS,
       intervalMs: 200,

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTableCluster } from '../../harness/tables';
-import { getBlock, inspectBlock, putBlock, randomBlock, writeBlockRefs } from '../../harness/blocks';
+import { getBlock, inspectBlock, inspectBlocks, putBlock, randomBlock, writeBlockRefs } from '../../harness/blocks';
 import { runCliAsync } from '../../harness/cli';
 import type { Cluster } from '../../harness/cluster';
 import { waitFor } from '../../harness/wait';
@@ -44,7 +44,7 @@ describe('block scrub', () => {
     const [read, scrubbed] = [randomBlock(100_000), randomBlock(150_000)];
     for (const block of [read, scrubbed]) await putBlock(cluster, 0, block);
     await writeBlockRefs(cluster, 0, [read, scrubbed].map((block, i) => ({ block: block.hash, version: Buffer.from(`v${i}`), deleted: false })));
-    await waitFor(async () => (await Promise.all([read, scrubbed].map((block) => inspectBlock(cluster, 0, block.hash)))).every((state) => state.refcount === 1), {
+    await waitFor(async () => (await inspectBlocks(cluster, 0, [read.hash, scrubbed.hash])).every((state) => state.refcount === 1), {
       what: 'node 1 to count a reference to both blocks',
     });
     for (const block of [read, scrubbed]) flipBytes(blockFile(cluster, 0, block.hash));
