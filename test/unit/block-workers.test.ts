@@ -168,6 +168,67 @@ describe('shared resync queue', () => {
   });
 });
 
+describe('resync pacing', () => {
+  /** One referenced block this node lacks, a fake clock, and a fetch that takes `fetchMs` of it. */
+  function slowFetchSetup(fetchOutcome: 'fails' | 'succeeds') {
+    const metadata = openMemoryStore();
+    const blocks = openMemoryBlockStore();
+    let now = 1_000_000;
+    const sleeps: number[] = [];
+    const data = Buffer.from('block bytes');
+    const hash = blockHash(data);
+    const counter = Buffer.alloc(16);
+    counter.writeBigInt64BE(1n, 0);
+    metadata.tree('cnt_block').insert(hash, counter);
+    metadata.tree(RESYNC_QUEUE_TREE).insert(resyncKey(1, hash), resyncValue(0));
+    const components: ResyncComponents = {
+      selfId: 'self',
+      metadata,
+      blocks,
+      placement: () => placementOf(['self', 'other']),
+      gcDelayMs: 60_000,
+      nowMs: () => now,
+      tranquility: () => 2,
+      // A rest that never ends by itself: only a request for new work can end it.
+      sleep: (delayMs) => {
+        sleeps.push(delayMs);
+        return new Promise(() => undefined);
+      },
+      fetchFrom: async () => {
+        now += 30_000; // as long as an RPC timeout
+        if (fetchOutcome === 'fails') throw new Error('no answer within 30000 ms');
+        return data;
+      },
+      storeOn: async () => undefined,
+      askNeed: async (nodeId) => ({ nodeId, refcount: 0, present: true }),
+      isReferenced: async () => false,
+      hashOf: blockHash,
+    };
+    return { shared: resync(components), sleeps, blocks, hash };
+  }
+
+  it('does not rest after a failed check: the block backs off, the others go on', async () => {
+    const { shared, sleeps, hash } = slowFetchSetup('fails');
+    expect(await shared.worker('resync-0').step()).toBe('busy'); // the startup scan
+    expect(await shared.worker('resync-0').step()).toBe('busy'); // the failed check, no rest
+    expect(sleeps).toEqual([]);
+    expect(shared.errorOf(hash)?.errorCount).toBe(1);
+  });
+
+  it('rests tranquility times a successful check, until new work is asked for', async () => {
+    const { shared, sleeps, blocks, hash } = slowFetchSetup('succeeds');
+    const worker = shared.worker('resync-0');
+    expect(await worker.step()).toBe('busy'); // the startup scan
+    const checking = worker.step();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await blocks.has(hash)).toBe(true);
+    expect(sleeps).toEqual([60_000]);
+    shared.requestScan(true); // `grange repair blocks`
+    expect(await checking).toBe('busy');
+  });
+});
+
 describe('deleting an unreferenced block', () => {
   const OLD_MS = 0;
   const NOW_MS = 1_000_000;

@@ -34,6 +34,21 @@ describe('framing', () => {
     expect(queue.bytesQueued()).toBe(0);
   });
 
+  it('hands back the messages not wholly framed when a connection closes, and empties itself', () => {
+    const queue = new SendQueue<string>({ ...small, fragmentBytesMax: 64 });
+    queue.enqueue(Buffer.alloc(20, 1), 'interactive', 'framed');
+    queue.enqueue(Buffer.alloc(10, 2), 'interactive', 'framed too');
+    queue.enqueue(Buffer.alloc(100, 3), 'background', 'cut in fragments');
+    queue.enqueue(Buffer.alloc(10, 4), 'background', 'waiting');
+    // Two frames: both interactive messages whole, then the first fragment of the large one.
+    queue.nextFrame();
+    queue.nextFrame();
+    expect(queue.takeUnsent()).toEqual(['cut in fragments', 'waiting']);
+    expect(queue.isEmpty()).toBe(true);
+    expect(queue.bytesQueued()).toBe(0);
+    expect(queue.nextFrame()).toBeNull();
+  });
+
   it('packs several small messages into one frame', () => {
     const queue = new SendQueue(RPC_LIMITS);
     for (let i = 0; i < 100; i++) queue.enqueue(Buffer.from(`message-${i}`), 'interactive');

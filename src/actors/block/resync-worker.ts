@@ -106,6 +106,8 @@ export function resync(components: ResyncComponents): Resync {
   let scanBusy = false;
   let lastGcScanMs = nowMs();
   const busy = new Set<string>();
+  /** Ends the rest of every resting worker: new work was asked for (an operator, a corrupt copy). */
+  const restEnders = new Set<() => void>();
   const counts: Counts = { checked: 0, fetched: 0, offloaded: 0, deleted: 0, handedOver: 0, kept: 0, failed: 0, enqueued: 0 };
 
   const enqueue = (hash: Buffer, dueMs: number, attempts = 0): void => {
@@ -286,17 +288,37 @@ export function resync(components: ResyncComponents): Resync {
     const hashHex = hash.toString('hex');
     busy.add(hashHex);
     const startedMs = nowMs();
+    let succeeded = false;
     try {
       await check(hash);
       errorTree.remove(hash);
+      succeeded = true;
     } catch (error) {
       recordFailure(hash, error);
     } finally {
       busy.delete(hashHex);
       counts.checked++;
     }
-    const restMs = restAfterMs(components.tranquility(), nowMs() - startedMs);
-    if (restMs > 0) await components.sleep(restMs);
+    // A failed check is paced by its block's backoff instead: resting tranquility × the time it
+    // took (often an RPC timeout) would stall every other block for minutes.
+    if (succeeded) await rest(restAfterMs(components.tranquility(), nowMs() - startedMs));
+  };
+
+  /** The tranquility rest, cut short when new work is asked for. */
+  const rest = async (restMs: number): Promise<void> => {
+    if (restMs <= 0) return;
+    let end = (): void => {};
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    restEnders.add(end);
+    try {
+      await Promise.race([components.sleep(restMs), ended]);
+    } finally {
+      restEnders.delete(end);
+    }
+  };
+
+  const endRests = (): void => {
+    for (const end of restEnders) end();
   };
 
   /** Blocks whose refcount changed since the last look (the hook's change feed): check them now. */
@@ -345,12 +367,15 @@ export function resync(components: ResyncComponents): Resync {
     },
     requestScan(includeReferenced) {
       scan = { includeReferenced: includeReferenced || (scan?.includeReferenced ?? false), after: null };
+      endRests();
     },
     requestListing() {
       listingRequested = true;
+      endRests();
     },
     enqueueNow(hash) {
       enqueue(hash, nowMs());
+      endRests();
     },
     retryNow(hashes) {
       const now = nowMs();
@@ -360,6 +385,7 @@ export function resync(components: ResyncComponents): Resync {
         if (record !== null) errorTree.insert(hash, encodeResyncError({ ...record, nextTryMs: now }));
         enqueue(hash, now, record?.errorCount ?? 0);
       }
+      endRests();
       return chosen.length;
     },
     errors(limit) {

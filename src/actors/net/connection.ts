@@ -26,14 +26,19 @@ import { NET_LIMITS } from './limits';
 
 export type ConnectionDirection = 'inbound' | 'outbound';
 
+/** A message for the peer, as the connection is asked to send it. */
+export type ConnectionSend = { type: 'send'; to: string; body: unknown; priority: Priority } | { type: 'sendError'; to: string; error: WireError };
+
 /** What the connection tells its parent (the net actor). */
 export type ConnectionEvent =
   | { type: 'connectionUp'; name: string; direction: ConnectionDirection; peerId: string; peerRole: 'node' | 'client'; peerPublicAddr: string }
-  | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string };
+  /** `unsent`: what was queued and never wholly framed; the net actor sends it on or fails its asks. */
+  | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string; unsent: ConnectionSend[] }
+  /** Sends that reached this connection after it closed (its route was not withdrawn yet). */
+  | { type: 'sendsAfterClose'; name: string; peerId: string | null; unsent: ConnectionSend[] };
 
 export type ConnectionMessage =
-  | { type: 'send'; to: string; body: unknown; priority: Priority }
-  | { type: 'sendError'; to: string; error: WireError }
+  | ConnectionSend
   | { type: 'close'; reason: string }
   | { type: 'socketOpened' }
   | { type: 'socketData'; data: Buffer; isBinary: boolean }
@@ -65,7 +70,7 @@ type Phase =
 interface ConnectionState {
   socket: WebSocket;
   phase: Phase;
-  sendQueue: SendQueue;
+  sendQueue: SendQueue<ConnectionSend>;
   reassembler: Reassembler;
   framesInFlight: number;
   flushScheduled: boolean;
@@ -264,9 +269,9 @@ function releaseHeld(peerId: string, context: Context): void {
 }
 
 function onSend(message: Extract<ConnectionMessage, { type: 'send' }>, context: Context): void {
-  if (context.state.phase.name === 'closed') return;
+  if (context.state.phase.name === 'closed') return handBackAfterClose(message, context);
   try {
-    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'tell', to: message.to, body: message.body }), message.priority);
+    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'tell', to: message.to, body: message.body }), message.priority, message);
   } catch (error) {
     const replyTo = replyToOf(message.body);
     if (replyTo) context.components.failAsk(replyTo, error as Error);
@@ -292,9 +297,9 @@ function onFlush(context: Context): void {
 }
 
 function onSendError(message: Extract<ConnectionMessage, { type: 'sendError' }>, context: Context): void {
-  if (context.state.phase.name === 'closed') return;
+  if (context.state.phase.name === 'closed') return handBackAfterClose(message, context);
   try {
-    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'error', to: message.to, error: message.error }), 'interactive');
+    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'error', to: message.to, error: message.error }), 'interactive', message);
   } catch {
     return; // the asker times out
   }
@@ -328,6 +333,14 @@ function pump(context: Context): void {
   }
 }
 
+/**
+ * A send that came after the close, through a route the net actor has not withdrawn yet: dropping
+ * it would leave its asker waiting for a timeout, so the net actor routes it again or fails it.
+ */
+function handBackAfterClose(message: ConnectionSend, context: Context): void {
+  context.tell(context.components.net, { type: 'sendsAfterClose', name: context.name, peerId: context.state.peerId, unsent: [message] });
+}
+
 function closeConnection(context: Context, reason: string, code: number = NET_LIMITS.closeCodeNormal): void {
   const state = context.state;
   if (state.phase.name === 'closed') return;
@@ -346,5 +359,6 @@ function closeConnection(context: Context, reason: string, code: number = NET_LI
     peerId: state.peerId,
     dialAddr: 'socket' in endpoint ? null : endpoint.dialAddr,
     reason,
+    unsent: state.sendQueue.takeUnsent(),
   });
 }

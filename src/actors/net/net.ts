@@ -7,11 +7,12 @@
 // so both make the same choice without talking about it.
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
-import { assertNever, defineActor, restartWithBackoff, type ActorContext, type InitContext, type Outcome, type Ref } from '../runtime';
+import { assertNever, defineActor, replyToOf, restartWithBackoff, type ActorContext, type InitContext, type Outcome, type Ref } from '../runtime';
 import type { Envelope } from '../../protocols/rpc/envelope';
 import type { HandshakeParty } from '../../protocols/rpc/handshake';
 import { WEBSOCKET_PAYLOAD_BYTES_MAX } from '../../protocols/rpc/limits';
-import { connectionActor, type ConnectionDirection, type ConnectionEvent, type ConnectionMessage } from './connection';
+import { connectionActor, type ConnectionDirection, type ConnectionEvent, type ConnectionMessage, type ConnectionSend } from './connection';
+import { PeerUnreachableError } from './remote-delivery';
 import { NET_LIMITS } from './limits';
 
 /** Route table shared with remote delivery: written only by this actor. */
@@ -96,6 +97,7 @@ export const netActor = defineActor<NetMessage, NetState, NetComponents>({
       case 'inbound': return onInbound(message.socket, context);
       case 'connectionUp': return onConnectionUp(message, context);
       case 'connectionClosed': return onConnectionClosed(message, context);
+      case 'sendsAfterClose': return sendOnOrFail(message.peerId, message.unsent, context);
       case 'listenResult': return onListenResult(message.outcome, context);
       case 'awaitListening': return onAwaitListening(message.replyTo, context);
       case 'getConnections': return context.tell(message.replyTo, summarize(context.state));
@@ -226,6 +228,27 @@ function onConnectionClosed(event: Extract<ConnectionEvent, { type: 'connectionC
   } else if (entry?.peerId === null && event.dialAddr) {
     notify(context, { type: 'dialFailed', addr: event.dialAddr, reason: event.reason });
   }
+  sendOnOrFail(event.peerId, event.unsent, context);
+}
+
+/**
+ * Sends a closed connection never sent: on the peer's current connection if it has one (a
+ * duplicate connection closed, or the peer already dialed back), else their asks fail at once
+ * rather than after a timeout. The peer cannot have received them, so nothing runs twice.
+ */
+function sendOnOrFail(peerId: string | null, unsent: readonly ConnectionSend[], context: Context): void {
+  if (unsent.length === 0) return;
+  const routeName = peerId === null ? undefined : context.state.peers.get(peerId);
+  const route = routeName === undefined ? null : context.child<ConnectionMessage>(routeName);
+  for (const send of unsent) {
+    if (route) context.tell(route, send);
+    else if (send.type === 'send') failAskOf(send.body, new PeerUnreachableError(peerId ?? 'unknown'), context);
+  }
+}
+
+function failAskOf(body: unknown, error: Error, context: Context): void {
+  const replyTo = replyToOf(body);
+  if (replyTo) context.components.failAsk(replyTo as Ref<never>, error);
 }
 
 function notify(context: Context, event: NetEvent): void {

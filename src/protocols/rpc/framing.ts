@@ -40,18 +40,20 @@ export class SendBufferFullError extends Error {
   }
 }
 
-interface Outgoing {
+interface Outgoing<O> {
   messageId: number;
   bytes: Buffer;
   offset: number;
+  /** What the message was made from, handed back by takeUnsent. */
+  origin: O | undefined;
 }
 
 /**
  * Per-connection outgoing queue. Invariant: queued bytes of each class never exceed its budget,
  * so a slow peer costs bounded memory; enqueue refuses instead.
  */
-export class SendQueue {
-  private readonly queues: Record<Priority, Outgoing[]> = { interactive: [], background: [] };
+export class SendQueue<O = unknown> {
+  private readonly queues: Record<Priority, Outgoing<O>[]> = { interactive: [], background: [] };
   private readonly queuedBytes: Record<Priority, number> = { interactive: 0, background: 0 };
   private nextMessageId = 0;
   private interactiveInARow = 0;
@@ -59,13 +61,27 @@ export class SendQueue {
   constructor(private readonly limits: Readonly<RpcLimits> = RPC_LIMITS) {}
 
   /** Queues one encoded message; throws SendBufferFullError when its class is over budget. */
-  enqueue(bytes: Buffer, priority: Priority): void {
+  enqueue(bytes: Buffer, priority: Priority, origin?: O): void {
     const budget = priority === 'interactive' ? this.limits.interactiveQueueBytesMax : this.limits.backgroundQueueBytesMax;
     if (this.queuedBytes[priority] + bytes.length > budget) throw new SendBufferFullError(priority, this.queuedBytes[priority]);
     if (bytes.length > this.limits.messageBytesMax) throw new FramingError(`message of ${bytes.length} bytes exceeds ${this.limits.messageBytesMax}`);
-    this.queues[priority].push({ messageId: this.nextMessageId, bytes, offset: 0 });
+    this.queues[priority].push({ messageId: this.nextMessageId, bytes, offset: 0, origin });
     this.nextMessageId = (this.nextMessageId + 1) >>> 0;
     this.queuedBytes[priority] += bytes.length;
+  }
+
+  /**
+   * Empties the queue, returning the origins of the messages not yet wholly framed, oldest first
+   * within each class. The peer cannot have received any of them whole, so they may be sent again
+   * on another connection.
+   */
+  takeUnsent(): O[] {
+    const origins = [...this.queues.interactive, ...this.queues.background].flatMap((entry) => (entry.origin === undefined ? [] : [entry.origin]));
+    this.queues.interactive = [];
+    this.queues.background = [];
+    this.queuedBytes.interactive = 0;
+    this.queuedBytes.background = 0;
+    return origins;
   }
 
   isEmpty(): boolean {
@@ -104,7 +120,7 @@ export class SendQueue {
   private worthAnotherRecord(room: number): boolean {
     const space = room - RECORD_HEADER_BYTES;
     if (space <= 0) return false;
-    const heads = [this.queues.interactive[0], this.queues.background[0]].filter((head): head is Outgoing => head !== undefined);
+    const heads = [this.queues.interactive[0], this.queues.background[0]].filter((head): head is Outgoing<O> => head !== undefined);
     return heads.some((head) => head.bytes.length - head.offset <= space) || space >= RECORD_ROOM_MIN_BYTES;
   }
 
