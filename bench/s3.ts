@@ -7,7 +7,6 @@
 //          read back with MD5 again; the ratios against it.
 // Prints figures and the issue's targets beside them; decides nothing.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startS3Cluster } from '../test/harness/s3';
 import { measure } from './ops';
+import { peakRss } from './rss';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -24,30 +24,10 @@ const SMALL_COUNT = Number(process.env.SMALL_COUNT ?? 3000);
 const SMALL_BYTES = 4096;
 const CONCURRENCY = 16;
 const LIST_PAGES = 30;
-const RSS_SAMPLE_MS = 100;
 const BUCKET = 'bench';
 
 function mbPerSecond(bytes: number, ms: number): number {
   return bytes / MIB / (ms / 1000);
-}
-
-/** Peak VmRSS (MiB) of each process while `work` runs, sampled every RSS_SAMPLE_MS. */
-async function peakRss<T>(pids: number[], work: () => Promise<T>): Promise<{ result: T; peaksMiB: number[] }> {
-  const peaks = pids.map(() => 0);
-  const sample = (): void => {
-    pids.forEach((pid, index) => {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (match) peaks[index] = Math.max(peaks[index]!, Number(match[1]) / 1024);
-    });
-  };
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  try {
-    const result = await work();
-    sample();
-    return { result, peaksMiB: peaks };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 async function streamMd5(body: unknown): Promise<{ md5: string; bytes: number }> {
