@@ -33,9 +33,11 @@ export type ConnectionSend = { type: 'send'; to: string; body: unknown; priority
 export type ConnectionEvent =
   | { type: 'connectionUp'; name: string; direction: ConnectionDirection; peerId: string; peerRole: 'node' | 'client'; peerPublicAddr: string }
   /** `unsent`: what was queued and never wholly framed; the net actor sends it on or fails its asks. */
-  | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string; unsent: ConnectionSend[] }
+  | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string; unsent: ConnectionSend[]; draining: boolean }
   /** Sends that reached this connection after it closed (its route was not withdrawn yet). */
-  | { type: 'sendsAfterClose'; name: string; peerId: string | null; unsent: ConnectionSend[] };
+  | { type: 'sendsAfterClose'; name: string; peerId: string | null; unsent: ConnectionSend[] }
+  /** A connection closed while `draining` has stopped reading: it may be stopped now. */
+  | { type: 'connectionEnded'; name: string };
 
 export type ConnectionMessage =
   | ConnectionSend
@@ -47,7 +49,8 @@ export type ConnectionMessage =
   | { type: 'flushed' }
   | { type: 'flush' }
   | { type: 'routed' }
-  | { type: 'handshakeTimedOut' };
+  | { type: 'handshakeTimedOut' }
+  | { type: 'drainTimedOut' };
 
 export interface ConnectionComponents {
   party: HandshakeParty;
@@ -65,7 +68,8 @@ type Phase =
   | { name: 'client-handshake'; handshake: ClientHandshakeState }
   | { name: 'server-handshake'; handshake: ServerHandshakeState | null }
   | { name: 'open'; cipher: FrameCipher; peerId: string }
-  | { name: 'closed' };
+  /** `drain`: closed on purpose while open; frames the peer sent before seeing it are still opened. */
+  | { name: 'closed'; drain: { cipher: FrameCipher; peerId: string } | null };
 
 interface ConnectionState {
   socket: WebSocket;
@@ -88,6 +92,9 @@ interface ConnectionState {
 type Context = ActorContext<ConnectionMessage, ConnectionState, ConnectionComponents>;
 
 const HANDSHAKE_TIMER = 'handshake';
+/** closeConnection's code when the socket itself closed or failed: nothing is left to read. */
+const SOCKET_GONE = -1;
+const DRAIN_TIMER = 'drain';
 
 export const connectionActor = defineActor<ConnectionMessage, ConnectionState, ConnectionComponents>({
   kind: 'connection',
@@ -122,8 +129,9 @@ export const connectionActor = defineActor<ConnectionMessage, ConnectionState, C
       case 'close': return closeConnection(context, message.reason);
       case 'socketOpened': return onSocketOpened(context);
       case 'socketData': return onSocketData(message.data, message.isBinary, context);
-      case 'socketClosed': return closeConnection(context, `socket closed (${message.code}${message.reason ? ` ${message.reason}` : ''})`);
-      case 'socketFailed': return closeConnection(context, message.error);
+      case 'socketClosed': return context.state.phase.name === 'closed' ? endDrain(context) : closeConnection(context, `socket closed (${message.code}${message.reason ? ` ${message.reason}` : ''})`, SOCKET_GONE);
+      case 'socketFailed': return context.state.phase.name === 'closed' ? endDrain(context) : closeConnection(context, message.error, SOCKET_GONE);
+      case 'drainTimedOut': return endDrain(context);
       case 'flushed': return onFlushed(context);
       case 'flush': return onFlush(context);
       case 'routed': return onRouted(context);
@@ -185,7 +193,7 @@ function onSocketOpened(context: Context): void {
 
 function onSocketData(data: Buffer, isBinary: boolean, context: Context): void {
   const phase = context.state.phase;
-  if (phase.name === 'closed') return;
+  if (phase.name === 'closed') return phase.drain !== null && isBinary ? onDrainFrame(phase.drain, data, context) : undefined;
   if (!isBinary) return closeConnection(context, 'text frame from peer', NET_LIMITS.closeCodeProtocolError);
   context.state.bytesReceived += data.length;
   try {
@@ -319,7 +327,9 @@ function onFlushed(context: Context): void {
 /** Hands frames to the socket, interactive first, keeping only a few unflushed (bounded memory). */
 function pump(context: Context): void {
   const state = context.state;
-  if (state.phase.name !== 'open') return;
+  // A socket that read the peer's close is CLOSING before its close event reaches this mailbox; ws
+  // would drop frames given to it now. They stay queued, and are handed back when the close comes.
+  if (state.phase.name !== 'open' || state.socket.readyState !== WebSocket.OPEN) return;
   const cipher = state.phase.cipher;
   const self = context.self;
   while (state.framesInFlight < RPC_LIMITS.framesInFlightMax) {
@@ -343,14 +353,22 @@ function handBackAfterClose(message: ConnectionSend, context: Context): void {
 
 function closeConnection(context: Context, reason: string, code: number = NET_LIMITS.closeCodeNormal): void {
   const state = context.state;
-  if (state.phase.name === 'closed') return;
+  const phase = state.phase;
+  if (phase.name === 'closed') return;
   // What an authenticated peer sent before the close is delivered, as it would have been had the
   // route come first (a duplicate connection is closed unrouted; answers take the other one).
-  if (state.peerId !== null && state.held.length > 0) releaseHeld(state.peerId, context);
-  state.phase = { name: 'closed' };
+  if (state.peerId !== null) releaseHeld(state.peerId, context);
   context.cancelTimer(HANDSHAKE_TIMER);
-  if (state.socket.readyState === WebSocket.OPEN) state.socket.close(code, reason.slice(0, NET_LIMITS.closeReasonLengthMax));
-  else state.socket.terminate();
+  // A graceful close of an open connection keeps reading until the peer's close arrives: when both
+  // ends drop a duplicate at once, each may have sent on it already, and dropping those frames
+  // would leave their asks waiting for a timeout.
+  // The socket may be closing already (the peer's close was read in the same chunk as frames still
+  // waiting in this mailbox): those frames are drained too, until the socket's own close event.
+  const drain = phase.name === 'open' && code === NET_LIMITS.closeCodeNormal ? { cipher: phase.cipher, peerId: phase.peerId } : null;
+  state.phase = { name: 'closed', drain };
+  if (state.socket.readyState === WebSocket.OPEN && code !== SOCKET_GONE) state.socket.close(code, reason.slice(0, NET_LIMITS.closeReasonLengthMax));
+  else if (drain === null) state.socket.terminate();
+  if (drain !== null) context.startTimer(DRAIN_TIMER, NET_LIMITS.drainTimeoutMs, { type: 'drainTimedOut' });
   const endpoint = context.components.endpoint;
   context.tell(context.components.net, {
     type: 'connectionClosed',
@@ -360,5 +378,26 @@ function closeConnection(context: Context, reason: string, code: number = NET_LI
     dialAddr: 'socket' in endpoint ? null : endpoint.dialAddr,
     reason,
     unsent: state.sendQueue.takeUnsent(),
+    draining: drain !== null,
   });
+}
+
+/** A frame that came after this end closed the connection: delivered if it opens, else the drain ends. */
+function onDrainFrame(drain: { cipher: FrameCipher; peerId: string }, data: Buffer, context: Context): void {
+  try {
+    onFrame(drain.cipher, drain.peerId, data, context);
+  } catch (error) {
+    context.log.warn('dropping a closed connection', { peer: drain.peerId, error: (error as Error).message });
+    endDrain(context);
+  }
+}
+
+/** Stops reading a closed connection; the net actor then stops this actor. */
+function endDrain(context: Context): void {
+  const phase = context.state.phase;
+  if (phase.name !== 'closed' || phase.drain === null) return;
+  context.state.phase = { name: 'closed', drain: null };
+  context.cancelTimer(DRAIN_TIMER);
+  context.state.socket.terminate();
+  context.tell(context.components.net, { type: 'connectionEnded', name: context.name });
 }

@@ -15,4 +15,9 @@ export const NET_LIMITS = {
    * actor): a peer's first burst. Past it they go through unheld.
    */
   heldEnvelopesMax: 4096,
+  /**
+   * How long a connection closed on purpose (a duplicate) keeps reading after it sent its close:
+   * what the peer sent before it saw the close is still delivered, not dropped.
+   */
+  drainTimeoutMs: 5_000,
 } as const;

@@ -98,6 +98,7 @@ export const netActor = defineActor<NetMessage, NetState, NetComponents>({
       case 'connectionUp': return onConnectionUp(message, context);
       case 'connectionClosed': return onConnectionClosed(message, context);
       case 'sendsAfterClose': return sendOnOrFail(message.peerId, message.unsent, context);
+      case 'connectionEnded': return context.stopChild(message.name);
       case 'listenResult': return onListenResult(message.outcome, context);
       case 'awaitListening': return onAwaitListening(message.replyTo, context);
       case 'getConnections': return context.tell(message.replyTo, summarize(context.state));
@@ -219,7 +220,8 @@ function onConnectionClosed(event: Extract<ConnectionEvent, { type: 'connectionC
   const state = context.state;
   const entry = state.connections.get(event.name);
   state.connections.delete(event.name);
-  context.stopChild(event.name);
+  // A draining connection still delivers what the peer sent before the close; it says when it ends.
+  if (!event.draining) context.stopChild(event.name);
   if (event.dialAddr) state.dialsInFlight.delete(event.dialAddr);
   if (event.peerId !== null && state.peers.get(event.peerId) === event.name) {
     state.peers.delete(event.peerId);
