@@ -1,6 +1,6 @@
 // Framing and envelopes, without sockets: fragments, priorities, bounds, malformed input.
 import { randomBytes } from 'node:crypto';
-import { decodeEnvelope, encodeEnvelope, EnvelopeError } from '../../src/protocols/rpc/envelope';
+import { decodeEnvelope, encodeEnvelope, encodeEnvelopeParts, EnvelopeError } from '../../src/protocols/rpc/envelope';
 import { FramingError, Reassembler, SendBufferFullError, SendQueue } from '../../src/protocols/rpc/framing';
 import { RPC_LIMITS } from '../../src/protocols/rpc/limits';
 
@@ -117,6 +117,40 @@ describe('envelopes', () => {
       to: '/temp/3',
       error: { name: 'AskTimeoutError', message: 'slow' },
     });
+  });
+
+  it('sends large binary values as attachments: not copied on either side, decoded byte-identical', () => {
+    const block = randomBytes(300_000);
+    const small = randomBytes(100);
+    const body = { type: 'store', hash: small, data: block, nested: [{ more: randomBytes(20_000) }], replyTo: { node: 'cd'.repeat(32), path: '/temp/9' } };
+    const parts = encodeEnvelopeParts({ kind: 'tell', to: '/node/blocks', body });
+    // Prefix, msgpack header, then the two large values themselves (the same memory, not copies).
+    expect(parts).toHaveLength(4);
+    expect(parts[2]!.buffer).toBe(block.buffer);
+    expect(parts[0]![0]).toBe(0);
+    // Through a send queue and a reassembler, as on a connection.
+    const queue = new SendQueue({ ...RPC_LIMITS, fragmentBytesMax: 64 * 1024 });
+    const reassembler = new Reassembler(RPC_LIMITS);
+    queue.enqueue(parts, 'background');
+    const received: Buffer[] = [];
+    for (let frame = queue.nextFrame(); frame; frame = queue.nextFrame()) received.push(...reassembler.accept(frame).map((message) => message.bytes));
+    expect(received).toHaveLength(1);
+    const decoded = decodeEnvelope(received[0]!);
+    expect(decoded).toEqual({ kind: 'tell', to: '/node/blocks', body });
+    // The caller's body is left as it was.
+    expect(body.data).toBe(block);
+    // Small bodies stay one plain msgpack array, as before.
+    expect(encodeEnvelopeParts({ kind: 'tell', to: '/x', body: { data: small } })).toHaveLength(1);
+  });
+
+  it('refuses malformed attachment lists with EnvelopeError', () => {
+    const parts = encodeEnvelopeParts({ kind: 'tell', to: '/x', body: { data: randomBytes(40_000) } });
+    const whole = Buffer.concat(parts);
+    expect(() => decodeEnvelope(whole.subarray(0, whole.length - 1))).toThrow(EnvelopeError);
+    expect(() => decodeEnvelope(Buffer.from([0, 0]))).toThrow(EnvelopeError);
+    expect(() => decodeEnvelope(Buffer.from([0, 1, 0xff, 0xff, 0xff, 0xff, 0x94]))).toThrow(EnvelopeError);
+    const noAttachments = Buffer.concat([Buffer.from([0, 1, 0, 0, 0, 1]), encodeEnvelope({ kind: 'tell', to: '/x', body: {} }), Buffer.from([7])]);
+    expect(decodeEnvelope(noAttachments)).toEqual({ kind: 'tell', to: '/x', body: {} });
   });
 
   it('rejects garbage with EnvelopeError, never another exception', () => {

@@ -24,6 +24,7 @@ import {
   FrameCounterExhaustedError,
   FrameTooLargeError,
   HandshakeError,
+  PROTOCOL_VERSION,
   startClientHandshake,
   type HandshakeFailureReason,
   type HandshakeParty,
@@ -127,7 +128,7 @@ function helloClaiming(hello: Buffer, claimedId: string, secret = SECRET): Buffe
 
 function finishFor(hello: Buffer, reply: Buffer, privateKey: KeyObject, signature?: Buffer): Buffer {
   const transcript = transcriptOf(hello, reply.subarray(0, reply.length - 96));
-  return Buffer.concat([Buffer.of(1, 3), signature ?? signedBy(privateKey, 'client', transcript), hmac(SECRET, transcript, Buffer.from('client'))]);
+  return Buffer.concat([Buffer.of(PROTOCOL_VERSION, 3), signature ?? signedBy(privateKey, 'client', transcript), hmac(SECRET, transcript, Buffer.from('client'))]);
 }
 
 function expectFrames(sender: FrameCipher, receiver: FrameCipher, frames: Buffer[]): void {
@@ -268,7 +269,7 @@ describe('handshake against strangers and forgers', () => {
     expectReason(() => acceptClientHello(party(alice), started.hello), 'self');
     // A second process with a copy of the same node key (a cloned metadata dir) answers anyway.
     const client = startClientHandshake(party(alice));
-    const body = Buffer.concat([Buffer.of(1, 2), Buffer.from(alice.nodeId, 'hex'), randomBytes(32), randomBytes(32), Buffer.of(0, 0)]);
+    const body = Buffer.concat([Buffer.of(PROTOCOL_VERSION, 2), Buffer.from(alice.nodeId, 'hex'), randomBytes(32), randomBytes(32), Buffer.of(0, 0)]);
     const transcript = transcriptOf(client.hello, body);
     const reply = Buffer.concat([body, signedBy(alice.privateKey, 'server', transcript), hmac(SECRET, transcript, Buffer.from('server'))]);
     expectReason(() => completeClientHandshake(client.state, reply), 'self');
@@ -334,14 +335,14 @@ describe('garbage on the wire is a HandshakeError, never anything else', () => {
       const length = random(2).readUInt16BE(0) % 900;
       const message = random(length);
       const name = (['hello', 'reply', 'finish'] as const)[round % 3]!;
-      if (round % 2 === 0 && length >= 2) message.set([1, 1 + (round % 3)]);
+      if (round % 2 === 0 && length >= 2) message.set([PROTOCOL_VERSION, 1 + (round % 3)]);
       handshakeFailure(() => steps[name](message));
     }
   });
 
   test('an unknown version says so', () => {
     const future = Buffer.from(sample.hello);
-    future[0] = 2;
+    future[0] = PROTOCOL_VERSION + 1;
     expectReason(() => steps.hello(future), 'version');
   });
 

@@ -18,7 +18,7 @@ import {
   type HandshakeResult,
   type ServerHandshakeState,
 } from '../../protocols/rpc/handshake';
-import { decodeEnvelope, encodeEnvelope, type Envelope, type WireError } from '../../protocols/rpc/envelope';
+import { decodeEnvelope, encodeEnvelopeParts, type Envelope, type WireError } from '../../protocols/rpc/envelope';
 import { Reassembler, SendBufferFullError, SendQueue } from '../../protocols/rpc/framing';
 import { RPC_LIMITS, WEBSOCKET_PAYLOAD_BYTES_MAX } from '../../protocols/rpc/limits';
 import type { FrameCipher } from '../../protocols/rpc/frame-cipher';
@@ -279,7 +279,7 @@ function releaseHeld(peerId: string, context: Context): void {
 function onSend(message: Extract<ConnectionMessage, { type: 'send' }>, context: Context): void {
   if (context.state.phase.name === 'closed') return handBackAfterClose(message, context);
   try {
-    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'tell', to: message.to, body: message.body }), message.priority, message);
+    context.state.sendQueue.enqueue(encodeEnvelopeParts({ kind: 'tell', to: message.to, body: message.body }), message.priority, message);
   } catch (error) {
     const replyTo = replyToOf(message.body);
     if (replyTo) context.components.failAsk(replyTo, error as Error);
@@ -307,7 +307,7 @@ function onFlush(context: Context): void {
 function onSendError(message: Extract<ConnectionMessage, { type: 'sendError' }>, context: Context): void {
   if (context.state.phase.name === 'closed') return handBackAfterClose(message, context);
   try {
-    context.state.sendQueue.enqueue(encodeEnvelope({ kind: 'error', to: message.to, error: message.error }), 'interactive', message);
+    context.state.sendQueue.enqueue(encodeEnvelopeParts({ kind: 'error', to: message.to, error: message.error }), 'interactive', message);
   } catch {
     return; // the asker times out
   }
@@ -335,11 +335,16 @@ function pump(context: Context): void {
   while (state.framesInFlight < RPC_LIMITS.framesInFlightMax) {
     const parts = state.sendQueue.nextFrameParts();
     if (!parts) return;
-    const sealed = cipher.sealParts(parts);
+    const pieces = cipher.sealPieces(parts);
     state.framesInFlight++;
     state.framesSent++;
-    state.bytesSent += sealed.length;
-    state.socket.send(sealed, { binary: true }, () => context.tell(self, { type: 'flushed' }));
+    // One sealed frame is one WebSocket message; its pieces are that message's fragments.
+    const last = pieces.length - 1;
+    pieces.forEach((piece, index) => {
+      state.bytesSent += piece.length;
+      if (index < last) state.socket.send(piece, { binary: true, fin: false });
+      else state.socket.send(piece, { binary: true, fin: true }, () => context.tell(self, { type: 'flushed' }));
+    });
   }
 }
 

@@ -53,6 +53,8 @@ export const FRAME_PLAINTEXT_BYTES_MAX = MIB_BYTES + FRAME_HEADROOM_BYTES;
 export const FRAME_BYTES_MAX = FRAME_PLAINTEXT_BYTES_MAX + FRAME_TAG_BYTES;
 
 const COUNTER_OFFSET = FRAME_NONCE_BYTES - 8;
+/** Frames up to this size are gathered into one buffer (one WebSocket frame, one write). */
+const GATHER_FRAME_BYTES_MAX = 64 * KIB_BYTES;
 const UINT32_RANGE = 2 ** 32;
 /** The 64-bit counter has 2^64 values: 0 .. COUNTER_LAST. */
 const COUNTER_LAST = 2n ** 64n - 1n;
@@ -143,6 +145,17 @@ export class FrameCipher {
    * a frame of 16 small records part by part cost three times as much as copying them first.
    */
   sealParts(parts: readonly Uint8Array[]): Buffer {
+    const pieces = this.sealPieces(parts);
+    // The one copy beyond encryption itself: node's Cipher has no "update into this buffer".
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /**
+   * The sealed frame as pieces to send in order (ciphertexts, then the tag), not gathered: a large
+   * frame's ciphertext is not copied once more (the transport sends the pieces as WebSocket
+   * fragments of one message). Frames up to GATHER_FRAME_BYTES_MAX come back as one piece.
+   */
+  sealPieces(parts: readonly Uint8Array[]): Buffer[] {
     if (this.#closed) throw new FrameCipherClosedError();
     const plaintextBytes = parts.reduce((total, part) => total + part.length, 0);
     if (plaintextBytes > FRAME_PLAINTEXT_BYTES_MAX) throw new FrameTooLargeError(plaintextBytes, FRAME_PLAINTEXT_BYTES_MAX);
@@ -150,10 +163,9 @@ export class FrameCipher {
     const cipher = createSealer(this.algorithm, this.#sendKey, this.#send.nonce);
     const ciphertexts = coalesceSmallParts(parts).map((part) => cipher.update(part));
     cipher.final(); // an AEAD stream cipher holds nothing back: final() only computes the tag
-    // The one copy beyond encryption itself: node's Cipher has no "update into this buffer".
-    const frame = Buffer.concat([...ciphertexts, cipher.getAuthTag()], plaintextBytes + FRAME_TAG_BYTES);
     this.#send.advance();
-    return frame;
+    const pieces = [...ciphertexts, cipher.getAuthTag()];
+    return plaintextBytes <= GATHER_FRAME_BYTES_MAX ? [Buffer.concat(pieces, plaintextBytes + FRAME_TAG_BYTES)] : pieces;
   }
 
   /**

@@ -42,8 +42,13 @@ export class SendBufferFullError extends Error {
 
 interface Outgoing<O> {
   messageId: number;
-  bytes: Buffer;
+  /** The message's bytes, in parts (an envelope's header, then its attachments), never copied. */
+  parts: readonly Buffer[];
+  length: number;
+  /** Bytes already framed, in all; and where that is in the parts. */
   offset: number;
+  partIndex: number;
+  partOffset: number;
   /** What the message was made from, handed back by takeUnsent. */
   origin: O | undefined;
 }
@@ -60,14 +65,16 @@ export class SendQueue<O = unknown> {
 
   constructor(private readonly limits: Readonly<RpcLimits> = RPC_LIMITS) {}
 
-  /** Queues one encoded message; throws SendBufferFullError when its class is over budget. */
-  enqueue(bytes: Buffer, priority: Priority, origin?: O): void {
+  /** Queues one encoded message (whole, or in parts); throws SendBufferFullError when its class is over budget. */
+  enqueue(message: Buffer | readonly Buffer[], priority: Priority, origin?: O): void {
+    const parts = Buffer.isBuffer(message) ? [message] : message.filter((part) => part.length > 0);
+    const length = parts.reduce((total, part) => total + part.length, 0);
     const budget = priority === 'interactive' ? this.limits.interactiveQueueBytesMax : this.limits.backgroundQueueBytesMax;
-    if (this.queuedBytes[priority] + bytes.length > budget) throw new SendBufferFullError(priority, this.queuedBytes[priority]);
-    if (bytes.length > this.limits.messageBytesMax) throw new FramingError(`message of ${bytes.length} bytes exceeds ${this.limits.messageBytesMax}`);
-    this.queues[priority].push({ messageId: this.nextMessageId, bytes, offset: 0, origin });
+    if (this.queuedBytes[priority] + length > budget) throw new SendBufferFullError(priority, this.queuedBytes[priority]);
+    if (length > this.limits.messageBytesMax) throw new FramingError(`message of ${length} bytes exceeds ${this.limits.messageBytesMax}`);
+    this.queues[priority].push({ messageId: this.nextMessageId, parts, length, offset: 0, partIndex: 0, partOffset: 0, origin });
     this.nextMessageId = (this.nextMessageId + 1) >>> 0;
-    this.queuedBytes[priority] += bytes.length;
+    this.queuedBytes[priority] += length;
   }
 
   /**
@@ -109,9 +116,9 @@ export class SendQueue<O = unknown> {
     let room = this.limits.fragmentBytesMax;
     do {
       const priority = this.nextPriority();
-      const [header, fragment] = this.takeFragment(priority, room);
-      parts.push(header, fragment);
-      room -= RECORD_HEADER_BYTES + fragment.length;
+      const views = this.takeFragment(priority, room);
+      parts.push(...views);
+      room -= views.reduce((total, view) => total + view.length, 0);
     } while (!this.isEmpty() && this.worthAnotherRecord(room));
     return parts;
   }
@@ -121,7 +128,7 @@ export class SendQueue<O = unknown> {
     const space = room - RECORD_HEADER_BYTES;
     if (space <= 0) return false;
     const heads = [this.queues.interactive[0], this.queues.background[0]].filter((head): head is Outgoing<O> => head !== undefined);
-    return heads.some((head) => head.bytes.length - head.offset <= space) || space >= RECORD_ROOM_MIN_BYTES;
+    return heads.some((head) => head.length - head.offset <= space) || space >= RECORD_ROOM_MIN_BYTES;
   }
 
   private nextPriority(): Priority {
@@ -131,23 +138,36 @@ export class SendQueue<O = unknown> {
     return priority;
   }
 
-  private takeFragment(priority: Priority, room: number): [Buffer, Buffer] {
+  /** The record header, then the fragment as views of the message's parts. */
+  private takeFragment(priority: Priority, room: number): Buffer[] {
     const queue = this.queues[priority];
     const head = queue[0]!;
-    const length = Math.min(room - RECORD_HEADER_BYTES, head.bytes.length - head.offset);
-    const last = head.offset + length === head.bytes.length;
+    const length = Math.min(room - RECORD_HEADER_BYTES, head.length - head.offset);
+    const last = head.offset + length === head.length;
     const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
     header.writeUInt8((last ? FLAG_LAST : 0) | (priority === 'background' ? FLAG_BACKGROUND : 0), 0);
     header.writeUInt32BE(head.messageId, 1);
     header.writeUInt32BE(length, 5);
-    const fragment = head.bytes.subarray(head.offset, head.offset + length);
+    const views: Buffer[] = [header];
+    for (let left = length; left > 0; ) {
+      const part = head.parts[head.partIndex]!;
+      const take = Math.min(left, part.length - head.partOffset);
+      views.push(part.subarray(head.partOffset, head.partOffset + take));
+      left -= take;
+      head.partOffset += take;
+      if (head.partOffset === part.length) {
+        head.partIndex++;
+        head.partOffset = 0;
+      }
+    }
     head.offset += length;
     if (last) {
       queue.shift();
-      this.queuedBytes[priority] -= head.bytes.length;
+      this.queuedBytes[priority] -= head.length;
     }
-    return [header, fragment];
+    return views;
   }
+
 }
 
 /**

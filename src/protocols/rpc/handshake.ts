@@ -53,8 +53,11 @@ import { publicKeyFromNodeId, rawPublicKeyHex } from '../../storage/node-identit
 import { HandshakeError } from './errors';
 import { FRAME_KEY_BYTES, FrameCipher } from './frame-cipher';
 
-/** Version 1: this layout, X25519 + HKDF-SHA256 + Ed25519 + HMAC-SHA256, FRAME_ALGORITHM frames. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version 1: this layout, X25519 + HKDF-SHA256 + Ed25519 + HMAC-SHA256, FRAME_ALGORITHM frames.
+ * Version 2: the same, and envelopes may carry large binary values as attachments (envelope.ts).
+ */
+export const PROTOCOL_VERSION = 2;
 const PROTOCOL_LABEL = Buffer.from('grange-rpc-handshake-v1', 'ascii');
 
 export const EPHEMERAL_KEY_BYTES = 32;
