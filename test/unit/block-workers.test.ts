@@ -87,6 +87,26 @@ describe('resync errors and deletion', () => {
   });
 });
 
+/** Resync components over in-memory stores: a node 'self' sharing every partition with 'other'. */
+function resyncComponents(metadata: ResyncComponents['metadata'], blocks: ResyncComponents['blocks'], overrides: Partial<ResyncComponents>): ResyncComponents {
+  return {
+    selfId: 'self',
+    metadata,
+    blocks,
+    placement: () => placementOf(['self', 'other']),
+    gcDelayMs: 60_000,
+    nowMs: () => 1_000_000,
+    tranquility: () => 0,
+    sleep: async () => undefined,
+    fetchFrom: async () => null,
+    storeOn: async () => undefined,
+    askNeed: async (nodeId) => ({ nodeId, refcount: 0, present: true }),
+    isReferenced: async () => false,
+    hashOf: blockHash,
+    ...overrides,
+  };
+}
+
 function placementOf(holders: string[]): Placement {
   return { holders: () => holders, writeSets: () => [{ nodes: holders, quorum: holders.length }] } as unknown as Placement;
 }
@@ -98,15 +118,7 @@ describe('shared resync queue', () => {
     const inFlight = new Set<string>();
     let overlaps = 0;
     let fetches = 0;
-    const components: ResyncComponents = {
-      selfId: 'self',
-      metadata,
-      blocks,
-      placement: () => placementOf(['self', 'other']),
-      gcDelayMs: 60_000,
-      nowMs: () => 1_000_000,
-      tranquility: () => 0,
-      sleep: async () => undefined,
+    const components = resyncComponents(metadata, blocks, {
       fetchFrom: async (_nodeId, hash) => {
         const hex = hash.toString('hex');
         if (inFlight.has(hex)) overlaps++;
@@ -116,11 +128,7 @@ describe('shared resync queue', () => {
         fetches++;
         throw new Error('absent');
       },
-      storeOn: async () => undefined,
-      askNeed: async (nodeId) => ({ nodeId, refcount: 0, present: true }),
-      isReferenced: async () => false,
-      hashOf: blockHash,
-    };
+    });
     // Ten referenced blocks this node lacks, each queued twice.
     const counters = metadata.tree('cnt_block');
     const hashes = Array.from({ length: 10 }, (_, i) => blockHash(Buffer.from([i])));
@@ -181,12 +189,7 @@ describe('resync pacing', () => {
     counter.writeBigInt64BE(1n, 0);
     metadata.tree('cnt_block').insert(hash, counter);
     metadata.tree(RESYNC_QUEUE_TREE).insert(resyncKey(1, hash), resyncValue(0));
-    const components: ResyncComponents = {
-      selfId: 'self',
-      metadata,
-      blocks,
-      placement: () => placementOf(['self', 'other']),
-      gcDelayMs: 60_000,
+    const components = resyncComponents(metadata, blocks, {
       nowMs: () => now,
       tranquility: () => 2,
       // A rest that never ends by itself: only a request for new work can end it.
@@ -199,11 +202,7 @@ describe('resync pacing', () => {
         if (fetchOutcome === 'fails') throw new Error('no answer within 30000 ms');
         return data;
       },
-      storeOn: async () => undefined,
-      askNeed: async (nodeId) => ({ nodeId, refcount: 0, present: true }),
-      isReferenced: async () => false,
-      hashOf: blockHash,
-    };
+    });
     return { shared: resync(components), sleeps, blocks, hash };
   }
 
@@ -244,24 +243,17 @@ describe('deleting an unreferenced block', () => {
     metadata.tree('cnt_block').insert(hash, counter);
     metadata.tree(RESYNC_QUEUE_TREE).insert(resyncKey(1, hash), resyncValue(0));
     const events: string[] = [];
-    const shared = resync({
-      selfId: 'self',
-      metadata,
-      blocks,
-      placement: () => placementOf(['self', 'other']),
-      gcDelayMs: 60_000,
-      nowMs: () => NOW_MS,
-      tranquility: () => 0,
-      sleep: async () => undefined,
-      fetchFrom: async () => null,
-      storeOn: async (nodeId) => void events.push(`store on ${nodeId}`),
-      askNeed: async (nodeId) => {
-        events.push(`ask ${nodeId}`);
-        return { nodeId, ...answer };
-      },
-      isReferenced: async () => referencedInTable,
-      hashOf: blockHash,
-    });
+    const shared = resync(
+      resyncComponents(metadata, blocks, {
+        nowMs: () => NOW_MS,
+        storeOn: async (nodeId) => void events.push(`store on ${nodeId}`),
+        askNeed: async (nodeId) => {
+          events.push(`ask ${nodeId}`);
+          return { nodeId, ...answer };
+        },
+        isReferenced: async () => referencedInTable,
+      }),
+    );
     const worker = shared.worker('resync-0');
     // The startup scan first, then the queue.
     for (let steps = 0; steps < 10 && (await worker.step()) !== 'idle'; steps++);

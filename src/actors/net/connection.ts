@@ -35,7 +35,7 @@ export type ConnectionEvent =
   /** `unsent`: what was queued and never wholly framed; the net actor sends it on or fails its asks. */
   | { type: 'connectionClosed'; name: string; direction: ConnectionDirection; peerId: string | null; dialAddr: string | null; reason: string; unsent: ConnectionSend[]; draining: boolean }
   /** Sends that reached this connection after it closed (its route was not withdrawn yet). */
-  | { type: 'sendsAfterClose'; name: string; peerId: string | null; unsent: ConnectionSend[] }
+  | { type: 'sendsAfterClose'; peerId: string | null; unsent: ConnectionSend[] }
   /** A connection closed while `draining` has stopped reading: it may be stopped now. */
   | { type: 'connectionEnded'; name: string };
 
@@ -353,7 +353,7 @@ function pump(context: Context): void {
  * it would leave its asker waiting for a timeout, so the net actor routes it again or fails it.
  */
 function handBackAfterClose(message: ConnectionSend, context: Context): void {
-  context.tell(context.components.net, { type: 'sendsAfterClose', name: context.name, peerId: context.state.peerId, unsent: [message] });
+  context.tell(context.components.net, { type: 'sendsAfterClose', peerId: context.state.peerId, unsent: [message] });
 }
 
 function closeConnection(context: Context, reason: string, code: number = NET_LIMITS.closeCodeNormal): void {
